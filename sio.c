@@ -1,0 +1,1226 @@
+/* SPDX-License-Identifier: MIT */
+/* sio.c -- Socket.IO v5 on top of Engine.IO (see protocol.md part B, and sio.h for the API).
+ *
+ * What lives here: the packet codec (CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR,
+ * BINARY_EVENT, BINARY_ACK, attachments), namespaces and their middleware, sockets and the
+ * fixed-size socket table keyed by socket id, rooms, broadcasting (one encoding shared by every
+ * recipient), acks both ways, connectTimeout, and the server object that runs the loop.
+ * What does not: transports, HTTP, heartbeats (eio.c); JSON grammar (json.c).
+ *
+ * Lifetimes: a socket removed by the application (sio_disconnect) is taken out of broadcasts at
+ * once but freed at the end of the loop turn, after its disconnect handler ran, so a handler
+ * that disconnects its own socket keeps a valid pointer until it returns.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, getrandom, MSG_NOSIGNAL, strdup */
+#endif
+#include "sio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "eio.h"
+#include "loop.h"
+
+/* ====== Types ====== */
+
+#define SIO_MAX_ACK_DIGITS 15  /* ack ids stay below 2^53 (bad-inputs B5.66) */
+#define SIO_PKT_STACK 1024     /* packets up to this size are encoded on the stack */
+#define SIO_SHUTDOWN_MS 2000   /* how long sio_server_run() waits for goodbyes to be written */
+
+typedef struct client client;
+typedef struct room room;
+
+/* A room: a set of sockets of one namespace. */
+struct room {
+    char *name;            /* NUL-terminated, owned */
+    sio_socket **members;  /* members, in no particular order */
+    uint32_t n;            /* members[] used */
+    uint32_t cap;          /* members[] allocated */
+    room *next;            /* hash chain */
+};
+
+/* One of a socket's room memberships, with its index in the room's member array (so leaving is
+ * O(1): swap with the last member and fix that member's index). */
+struct membership {
+    room *r;      /* the room */
+    uint32_t idx; /* this socket's index in r->members */
+};
+
+/* An event handler registered with sio_socket_on(). */
+struct handler {
+    sio_event_cb cb;      /* the callback */
+    void *ud;             /* its data */
+    struct handler *next; /* next handler of the socket */
+    char name[];          /* event name, NUL-terminated */
+};
+
+/* A server emit waiting for the client's ack. */
+struct pending_ack {
+    int64_t id;               /* the ack id sent */
+    sio_ack_cb cb;            /* called once */
+    void *ud;                 /* its data */
+    sio_socket *s;            /* the socket */
+    sio_timer timer;          /* timeout (armed only with a timeout) */
+    struct pending_ack *next; /* next pending ack of the socket */
+};
+
+struct sio_socket {
+    char id[SIO_ID_LEN + 1];        /* socket id (key in the socket table) */
+    sio_nsp *nsp;                   /* namespace */
+    client *cl;                     /* the Engine.IO session's Socket.IO state */
+    sio_socket *prev, *next;        /* namespace's sockets, in connection order */
+    sio_socket *next_in_client;     /* the client's other sockets */
+    sio_socket *next_dead;          /* list of sockets to finish at the end of the turn */
+    struct membership *rooms;       /* named rooms joined (the id room is implicit) */
+    uint16_t nrooms;                /* rooms[] used */
+    uint16_t caprooms;              /* rooms[] allocated */
+    uint8_t connected : 1;          /* past the middleware, in the namespace */
+    uint8_t gone : 1;               /* disconnected; waiting to be finished */
+    struct handler *handlers;       /* event handlers */
+    sio_disconnect_cb on_disc;      /* disconnect handler */
+    void *on_disc_ud;               /* its data */
+    void *data;                     /* application data */
+    sio_str auth;                   /* CONNECT payload, only while connecting */
+    const char *gone_reason;        /* why it was disconnected (static string) */
+    uint64_t sent_mark;             /* broadcast epoch that already reached this socket */
+    uint64_t skip_mark;             /* broadcast epoch that excludes this socket */
+    struct pending_ack *acks;       /* emits waiting for an ack */
+};
+
+struct sio_nsp {
+    char name[SIO_MAX_NSP_NAME + 1]; /* "/" or "/admin" */
+    size_t name_len;                 /* strlen(name) */
+    sio_server *srv;                 /* owner */
+    struct mw { sio_middleware_cb cb; void *ud; } *mws; /* middleware, in order */
+    int nmws;                        /* entries in mws */
+    sio_connection_cb on_conn;       /* connection handler */
+    void *on_conn_ud;                /* its data */
+    sio_socket *first, *last;        /* sockets in connection order */
+    size_t count;                    /* connected sockets */
+    room **rtab;                     /* room hash table (chained), NULL until the first join */
+    uint32_t rmask;                  /* rtab size - 1 */
+    uint32_t nrooms;                 /* rooms that exist */
+    int64_t next_ack_id;             /* ack ids for server emits, shared by the namespace (Node) */
+    sio_nsp *next;                   /* next namespace */
+};
+
+/* The Socket.IO state of one Engine.IO session (Node's Client). */
+struct client {
+    sio_server *srv;          /* owner */
+    eio_session *sess;        /* the session */
+    sio_socket *sockets;      /* connected sockets, one per namespace */
+    sio_timer connect_timer;  /* connectTimeout, until the first CONNECT succeeds */
+    char *bin_head;           /* a BINARY_EVENT/ACK waiting for attachments (copied text) */
+    size_t bin_head_len;      /* its length */
+    int bin_need;             /* attachments announced */
+    int bin_have;             /* attachments received */
+    sio_bin bins[SIO_MAX_ATTACHMENTS]; /* received attachments (owned copies) */
+};
+
+struct sio_server {
+    struct sio_options o;  /* options */
+    sio_loop *loop;        /* event loop */
+    eio_engine *eng;       /* the Engine.IO layer */
+    sio_nsp *nsps;         /* namespaces */
+    eio_idtab sockets;     /* every connected socket, by id: the fixed-size socket table */
+    sio_socket *dead;      /* sockets to finish at the end of the turn */
+    uint64_t epoch;        /* broadcast counter, for "each socket once" */
+    int stop_fd;           /* eventfd written by sio_server_stop() */
+    volatile int stopping; /* set once stop was requested */
+};
+
+/* ====== Errors and options ====== */
+
+const char *sio_strerror(int err)
+{
+    switch (err) {
+    case SIO_OK: return "ok";
+    case SIO_ERR_NOMEM: return "out of memory";
+    case SIO_ERR_INVAL: return "invalid argument";
+    case SIO_ERR_CLOSED: return "socket is disconnected";
+    case SIO_ERR_LIMIT: return "limit reached";
+    case SIO_ERR_TIMEOUT: return "operation has timed out";
+    case SIO_ERR_SYS: return "system error";
+    default: return "unknown error";
+    }
+}
+
+void sio_options_init(struct sio_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->path = "/socket.io/";
+    o->ping_interval = 25000;
+    o->ping_timeout = 20000;
+    o->upgrade_timeout = 10000;
+    o->connect_timeout = 45000;
+    o->max_http_buffer_size = 1000000;
+    o->max_clients = SIO_MAX_CLIENTS_DEFAULT;
+    o->allow_upgrades = 1;
+    o->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+}
+
+/* ====== Encoding ======
+ * A Socket.IO packet travels as an Engine.IO message: "4" + type [+ attachments "-"]
+ * [+ namespace ","] [+ ack id] [+ JSON] (B2). Packets are built once into a shared eio_pkt. */
+
+/* Writes the header of a packet: Engine.IO "4", the type, the attachment count, the namespace
+ * (only when it is not "/", always followed by ','), and the ack id. */
+static void put_header(sio_jw *w, int type, int nbins, const sio_nsp *nsp, int64_t ack_id)
+{
+    char b[48];
+    int n = nbins ? snprintf(b, sizeof b, "4%d%d-", type, nbins) : snprintf(b, sizeof b, "4%d", type);
+    sio_jw_bytes(w, b, (size_t)n);
+    if (nsp->name_len > 1) {
+        sio_jw_bytes(w, nsp->name, nsp->name_len);
+        sio_jw_bytes(w, ",", 1);
+    }
+    if (ack_id >= 0) {
+        n = snprintf(b, sizeof b, "%lld", (long long)ack_id);
+        sio_jw_bytes(w, b, (size_t)n);
+    }
+}
+
+/* Turns a finished writer into a shared packet and releases the writer. NULL on ENOMEM. */
+static eio_pkt *jw_to_pkt(sio_jw *w)
+{
+    eio_pkt *p = w->err ? NULL : eio_pkt_new(w->buf, w->len, 0);
+    sio_jw_free(w);
+    return p;
+}
+
+/* A control packet: CONNECT reply, CONNECT_ERROR or DISCONNECT, with optional JSON. */
+static eio_pkt *encode_ctl(const sio_nsp *nsp, int type, const char *json, size_t len)
+{
+    char stack[256];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    put_header(&w, type, 0, nsp, -1);
+    if (json) sio_jw_bytes(&w, json, len);
+    return jw_to_pkt(&w);
+}
+
+/* An EVENT (event != NULL) or ACK with the argument list `args` and nbins attachments. */
+static eio_pkt *encode_msg(const sio_nsp *nsp, const char *event, int64_t ack_id, const char *args, size_t args_len,
+                           int nbins)
+{
+    char stack[SIO_PKT_STACK];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    int type = event ? (nbins ? 5 : 2) : (nbins ? 6 : 3);
+    put_header(&w, type, nbins, nsp, ack_id);
+    sio_jw_bytes(&w, "[", 1);
+    if (event) sio_jw_strn(&w, event, strlen(event));
+    if (args_len) {
+        if (event) sio_jw_bytes(&w, ",", 1);
+        sio_jw_bytes(&w, args, args_len);
+    }
+    sio_jw_bytes(&w, "]", 1);
+    return jw_to_pkt(&w);
+}
+
+/* Checks that `args` is a list of JSON values separated by commas (or empty). Returns the
+ * number of values, or -1. */
+static int args_check(const char *args, size_t len)
+{
+    sio_str t = sio_json_trim((sio_str){args, len});
+    if (!t.len) return 0;
+    size_t off = (size_t)(t.p - args);
+    int n = 0;
+    for (;;) {
+        long end = sio_json_value_end(args, off + t.len, off);
+        if (end < 0) return -1;
+        n++;
+        off = (size_t)end;
+        while (off < len && (args[off] == ' ' || args[off] == '\t' || args[off] == '\n' || args[off] == '\r')) off++;
+        if (off >= (size_t)(t.p - args) + t.len) return n;
+        if (args[off] != ',') return -1;
+        off++;
+    }
+}
+
+static const char *const reserved_events[] = {"connect", "connect_error", "disconnect", "disconnecting",
+                                              "newListener", "removeListener"};
+
+static int is_reserved(const char *name)
+{
+    for (size_t i = 0; i < sizeof reserved_events / sizeof *reserved_events; i++)
+        if (strcmp(name, reserved_events[i]) == 0) return 1;
+    return 0;
+}
+
+/* Builds the packets of one emit: the JSON packet, then one binary packet per attachment.
+ * Returns the number of packets in out[] (1 + nbins), or an SIO_ERR_*. */
+static int build_emit(const sio_nsp *nsp, const char *event, int64_t ack_id, const char *args, size_t args_len,
+                      const sio_bin *bins, int nbins, eio_pkt **out)
+{
+    if (nbins < 0 || nbins > SIO_MAX_ATTACHMENTS || (nbins && !bins)) return SIO_ERR_INVAL;
+    if (event && is_reserved(event)) return SIO_ERR_INVAL;
+    if (!args) args_len = 0;
+    if (args_check(args, args_len) < 0) return SIO_ERR_INVAL;
+    out[0] = encode_msg(nsp, event, ack_id, args, args_len, nbins);
+    if (!out[0]) return SIO_ERR_NOMEM;
+    for (int i = 0; i < nbins; i++) {
+        out[i + 1] = eio_pkt_new(bins[i].data, bins[i].len, 1);
+        if (!out[i + 1]) {
+            for (int j = 0; j <= i; j++) eio_pkt_unref(out[j]);
+            return SIO_ERR_NOMEM;
+        }
+    }
+    return 1 + nbins;
+}
+
+static void send_pkts(sio_socket *s, eio_pkt **p, int n, int volatile_)
+{
+    for (int i = 0; i < n; i++) eio_send(s->cl->sess, p[i], volatile_ && i == 0);
+}
+
+static void unref_pkts(eio_pkt **p, int n)
+{
+    for (int i = 0; i < n; i++) eio_pkt_unref(p[i]);
+}
+
+/* ====== Namespaces ====== */
+
+static sio_nsp *nsp_find(sio_server *srv, const char *name, size_t len)
+{
+    for (sio_nsp *n = srv->nsps; n; n = n->next)
+        if (n->name_len == len && memcmp(n->name, name, len) == 0) return n;
+    return NULL;
+}
+
+sio_nsp *sio_of(sio_server *srv, const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (!len || name[0] != '/' || len > SIO_MAX_NSP_NAME) return NULL;
+    sio_nsp *n = nsp_find(srv, name, len);
+    if (n) return n;
+    n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    memcpy(n->name, name, len + 1);
+    n->name_len = len;
+    n->srv = srv;
+    n->next = srv->nsps;
+    srv->nsps = n;
+    return n;
+}
+
+void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud)
+{
+    struct mw *m = realloc(nsp->mws, (size_t)(nsp->nmws + 1) * sizeof *m);
+    if (!m) return;
+    nsp->mws = m;
+    m[nsp->nmws].cb = cb;
+    m[nsp->nmws].ud = ud;
+    nsp->nmws++;
+}
+
+void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud)
+{
+    nsp->on_conn = cb;
+    nsp->on_conn_ud = ud;
+}
+
+sio_socket *sio_first_socket(sio_nsp *nsp) { return nsp->first; }
+sio_socket *sio_next_socket(sio_socket *s) { return s->next; }
+size_t sio_nsp_count(const sio_nsp *nsp) { return nsp->count; }
+
+sio_socket *sio_find_socket(sio_nsp *nsp, const char *id, size_t len)
+{
+    sio_socket *s = eio_idtab_get(&nsp->srv->sockets, id, len);
+    return s && s->nsp == nsp && !s->gone ? s : NULL;
+}
+
+/* ====== Rooms ====== */
+
+static uint32_t room_hash(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
+    return h;
+}
+
+static room *room_find(const sio_nsp *nsp, const char *name)
+{
+    if (!nsp->rtab) return NULL;
+    for (room *r = nsp->rtab[room_hash(name) & nsp->rmask]; r; r = r->next)
+        if (strcmp(r->name, name) == 0) return r;
+    return NULL;
+}
+
+/* Doubles the room table when it is more than full on average. */
+static void room_table_grow(sio_nsp *nsp)
+{
+    uint32_t size = nsp->rtab ? (nsp->rmask + 1) * 2 : 64;
+    room **t = calloc(size, sizeof *t);
+    if (!t) return; /* keep the old (longer chains, still correct) */
+    if (nsp->rtab) {
+        for (uint32_t i = 0; i <= nsp->rmask; i++) {
+            room *r = nsp->rtab[i];
+            while (r) {
+                room *next = r->next;
+                uint32_t h = room_hash(r->name) & (size - 1);
+                r->next = t[h];
+                t[h] = r;
+                r = next;
+            }
+        }
+        free(nsp->rtab);
+    }
+    nsp->rtab = t;
+    nsp->rmask = size - 1;
+}
+
+int sio_join(sio_socket *s, const char *name)
+{
+    if (!name || strlen(name) > SIO_MAX_ROOM_NAME) return SIO_ERR_INVAL;
+    if (s->gone) return SIO_ERR_CLOSED;
+    sio_nsp *nsp = s->nsp;
+    room *r = room_find(nsp, name);
+    if (r) {
+        for (uint16_t i = 0; i < s->nrooms; i++)
+            if (s->rooms[i].r == r) return 0; /* already a member */
+    }
+    if (s->nrooms == s->caprooms) {
+        uint16_t cap = s->caprooms ? (uint16_t)(s->caprooms * 2) : 2;
+        if (cap < s->caprooms) return SIO_ERR_LIMIT;
+        struct membership *m = realloc(s->rooms, cap * sizeof *m);
+        if (!m) return SIO_ERR_NOMEM;
+        s->rooms = m;
+        s->caprooms = cap;
+    }
+    if (!r) {
+        if (!nsp->rtab || nsp->nrooms > nsp->rmask) room_table_grow(nsp);
+        if (!nsp->rtab) return SIO_ERR_NOMEM;
+        r = calloc(1, sizeof *r);
+        if (!r || !(r->name = strdup(name))) {
+            free(r);
+            return SIO_ERR_NOMEM;
+        }
+        uint32_t h = room_hash(name) & nsp->rmask;
+        r->next = nsp->rtab[h];
+        nsp->rtab[h] = r;
+        nsp->nrooms++;
+    }
+    if (r->n == r->cap) {
+        uint32_t cap = r->cap ? r->cap * 2 : 4;
+        sio_socket **m = realloc(r->members, cap * sizeof *m);
+        if (!m) return SIO_ERR_NOMEM; /* an empty new room is reaped by the next leave */
+        r->members = m;
+        r->cap = cap;
+    }
+    r->members[r->n] = s;
+    s->rooms[s->nrooms].r = r;
+    s->rooms[s->nrooms].idx = r->n;
+    s->nrooms++;
+    r->n++;
+    return 0;
+}
+
+/* Removes membership i of socket s; a room left empty ceases to exist. */
+static void leave_at(sio_socket *s, uint16_t i)
+{
+    room *r = s->rooms[i].r;
+    uint32_t idx = s->rooms[i].idx;
+    s->rooms[i] = s->rooms[--s->nrooms];
+    sio_socket *moved = r->members[--r->n];
+    if (idx != r->n) {
+        r->members[idx] = moved;
+        for (uint16_t j = 0; j < moved->nrooms; j++)
+            if (moved->rooms[j].r == r) moved->rooms[j].idx = idx;
+    }
+    if (r->n) return;
+    sio_nsp *nsp = s->nsp;
+    room **pp = &nsp->rtab[room_hash(r->name) & nsp->rmask];
+    while (*pp != r) pp = &(*pp)->next;
+    *pp = r->next;
+    nsp->nrooms--;
+    free(r->members);
+    free(r->name);
+    free(r);
+}
+
+int sio_leave(sio_socket *s, const char *name)
+{
+    if (!name) return SIO_ERR_INVAL;
+    for (uint16_t i = 0; i < s->nrooms; i++) {
+        if (strcmp(s->rooms[i].r->name, name) == 0) {
+            leave_at(s, i);
+            break;
+        }
+    }
+    return 0;
+}
+
+static void leave_all(sio_socket *s)
+{
+    while (s->nrooms) leave_at(s, (uint16_t)(s->nrooms - 1));
+    free(s->rooms);
+    s->rooms = NULL;
+    s->caprooms = 0;
+}
+
+/* ====== Sockets ====== */
+
+const char *sio_socket_id(const sio_socket *s) { return s->id; }
+sio_nsp *sio_socket_nsp(const sio_socket *s) { return s->nsp; }
+sio_str sio_handshake_auth(const sio_socket *s) { return s->auth; }
+void sio_socket_set_data(sio_socket *s, void *data) { s->data = data; }
+void *sio_socket_data(const sio_socket *s) { return s->data; }
+
+int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud)
+{
+    if (!name || !cb) return SIO_ERR_INVAL;
+    for (struct handler *h = s->handlers; h; h = h->next) {
+        if (strcmp(h->name, name) == 0) {
+            h->cb = cb;
+            h->ud = ud;
+            return 0;
+        }
+    }
+    size_t len = strlen(name);
+    struct handler *h = malloc(sizeof *h + len + 1);
+    if (!h) return SIO_ERR_NOMEM;
+    h->cb = cb;
+    h->ud = ud;
+    memcpy(h->name, name, len + 1);
+    h->next = s->handlers;
+    s->handlers = h;
+    return 0;
+}
+
+void sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *ud)
+{
+    s->on_disc = cb;
+    s->on_disc_ud = ud;
+}
+
+/* Takes a socket out of everything that can reach it: the namespace list, the socket table,
+ * its client's list and its rooms; then runs its disconnect handler, fails its pending acks and
+ * frees it. Called only from the end of a turn or from a session's close, never from inside an
+ * application callback. */
+static void socket_finish(sio_socket *s, const char *reason)
+{
+    sio_server *srv = s->nsp->srv;
+    client *cl = s->cl;
+    sio_socket **pp = &cl->sockets;
+    while (*pp && *pp != s) pp = &(*pp)->next_in_client;
+    if (*pp) *pp = s->next_in_client;
+    s->gone = 1;
+    if (s->connected) {
+        sio_nsp *nsp = s->nsp;
+        if (s->prev) s->prev->next = s->next;
+        else nsp->first = s->next;
+        if (s->next) s->next->prev = s->prev;
+        else nsp->last = s->prev;
+        nsp->count--;
+        eio_idtab_del(&srv->sockets, s);
+        leave_all(s);
+        if (s->on_disc) s->on_disc(s, reason, s->on_disc_ud);
+    }
+    while (s->acks) {
+        struct pending_ack *a = s->acks;
+        s->acks = a->next;
+        sio_timer_stop(srv->loop, &a->timer);
+        a->cb(s, SIO_ERR_CLOSED, NULL, a->ud);
+        free(a);
+    }
+    while (s->handlers) {
+        struct handler *h = s->handlers;
+        s->handlers = h->next;
+        free(h);
+    }
+    leave_all(s);
+    free(s);
+}
+
+/* Marks s disconnected now (no more packets reach it) and queues it to be finished at the end
+ * of the turn with `reason`. */
+static void socket_kill(sio_socket *s, const char *reason)
+{
+    if (s->gone) return;
+    s->gone = 1;
+    s->gone_reason = reason;
+    s->next_dead = s->nsp->srv->dead;
+    s->nsp->srv->dead = s;
+}
+
+void sio_disconnect(sio_socket *s, int close_session)
+{
+    if (s->gone) return;
+    client *cl = s->cl;
+    for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
+        if (o != s && !close_session) continue;
+        if (o->gone) continue;
+        eio_pkt *p = encode_ctl(o->nsp, 1, NULL, 0);
+        if (p) {
+            eio_send(cl->sess, p, 0);
+            eio_pkt_unref(p);
+        }
+        socket_kill(o, "server namespace disconnect");
+    }
+    if (close_session) eio_close(cl->sess, "forced server close");
+}
+
+sio_str sio_arg(const sio_event *ev, int i)
+{
+    const char *p = ev->args.p;
+    size_t len = ev->args.len, off = 0;
+    for (int k = 0; p && off < len; k++) {
+        long end = sio_json_value_end(p, len, off);
+        if (end < 0) break;
+        if (k == i) return sio_json_trim((sio_str){p + off, (size_t)end - off});
+        off = (size_t)end;
+        while (off < len && p[off] != ',') off++;
+        off++;
+    }
+    return (sio_str){NULL, 0};
+}
+
+/* ====== Emitting to one socket ====== */
+
+int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_len, const sio_bin *bins, int nbins)
+{
+    if (!s || !event) return SIO_ERR_INVAL;
+    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
+    int n = build_emit(s->nsp, event, -1, args, args_len, bins, nbins, p);
+    if (n < 0) return n;
+    send_pkts(s, p, n, 0);
+    unref_pkts(p, n);
+    return 0;
+}
+
+int sio_emit(sio_socket *s, const char *event, const char *args)
+{
+    return sio_emitv(s, event, args, args ? strlen(args) : 0, NULL, 0);
+}
+
+/* The ack timeout passed: the callback learns it, and a late ACK will find nothing. */
+static void ack_timeout(sio_loop *l, sio_timer *t)
+{
+    (void)l;
+    struct pending_ack *a = (struct pending_ack *)((char *)t - offsetof(struct pending_ack, timer));
+    sio_socket *s = a->s;
+    struct pending_ack **pp = &s->acks;
+    while (*pp != a) pp = &(*pp)->next;
+    *pp = a->next;
+    a->cb(s, SIO_ERR_TIMEOUT, NULL, a->ud);
+    free(a);
+}
+
+int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms, sio_ack_cb cb, void *ud)
+{
+    if (!s || !event || !cb) return SIO_ERR_INVAL;
+    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    struct pending_ack *a = calloc(1, sizeof *a);
+    if (!a) return SIO_ERR_NOMEM;
+    eio_pkt *p[1];
+    int64_t id = s->nsp->next_ack_id;
+    int n = build_emit(s->nsp, event, id, args, args ? strlen(args) : 0, NULL, 0, p);
+    if (n < 0) {
+        free(a);
+        return n;
+    }
+    s->nsp->next_ack_id++;
+    a->id = id;
+    a->cb = cb;
+    a->ud = ud;
+    a->s = s;
+    a->next = s->acks;
+    s->acks = a;
+    if (timeout_ms > 0) sio_timer_set(s->nsp->srv->loop, &a->timer, sio_now_ms() + (uint64_t)timeout_ms, ack_timeout);
+    send_pkts(s, p, n, 0);
+    unref_pkts(p, n);
+    return 0;
+}
+
+/* The event handed to handlers, with what sio_ack() needs to answer it once. */
+struct evctx {
+    sio_event ev; /* what the handler sees (must stay first) */
+    int acked;    /* sio_ack() was called */
+};
+
+int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_len, const sio_bin *bins, int nbins)
+{
+    if (!s || !ev) return SIO_ERR_INVAL;
+    struct evctx *ctx = (struct evctx *)(void *)ev;
+    if (ev->ack_id < 0 || ctx->acked) return 0;
+    ctx->acked = 1;
+    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
+    int n = build_emit(s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins, p);
+    if (n < 0) return n;
+    send_pkts(s, p, n, 0);
+    unref_pkts(p, n);
+    return 0;
+}
+
+int sio_ack(sio_socket *s, const sio_event *ev, const char *args)
+{
+    return sio_ackv(s, ev, args, args ? strlen(args) : 0, NULL, 0);
+}
+
+/* ====== Broadcasting ====== */
+
+sio_op sio_all(sio_nsp *nsp)
+{
+    sio_op op;
+    memset(&op, 0, sizeof op);
+    op.nsp = nsp;
+    return op;
+}
+
+sio_op sio_except(sio_op op, const char *room)
+{
+    if (op.nexcept == SIO_MAX_OP_ROOMS) op.flags |= SIO_OP_OVERFLOW;
+    else op.except[op.nexcept++] = room;
+    return op;
+}
+
+sio_op sio_to(sio_op op, const char *room)
+{
+    if (op.nrooms == SIO_MAX_OP_ROOMS) op.flags |= SIO_OP_OVERFLOW;
+    else op.rooms[op.nrooms++] = room;
+    return op;
+}
+
+sio_op sio_broadcast(sio_socket *s) { return sio_except(sio_all(s->nsp), s->id); }
+sio_op sio_socket_to(sio_socket *s, const char *room) { return sio_to(sio_broadcast(s), room); }
+
+sio_op sio_volatile(sio_op op)
+{
+    op.flags |= SIO_OP_VOLATILE;
+    return op;
+}
+
+/* Calls fn on every socket in `name`: the members of the named room, and the socket whose own
+ * id it is (every socket is in the room named after its id). */
+static void room_each(sio_nsp *nsp, const char *name, void (*fn)(sio_socket *, void *), void *ud)
+{
+    room *r = room_find(nsp, name);
+    if (r)
+        for (uint32_t i = 0; i < r->n; i++) fn(r->members[i], ud);
+    size_t len = strlen(name);
+    if (len == SIO_ID_LEN) {
+        sio_socket *s = sio_find_socket(nsp, name, len);
+        if (s) fn(s, ud);
+    }
+}
+
+struct bcast {
+    uint64_t epoch; /* this broadcast's mark */
+    eio_pkt **p;    /* its packets */
+    int n;          /* how many */
+    int vol;        /* volatile */
+    int count;      /* recipients reached */
+};
+
+static void mark_skip(sio_socket *s, void *ud) { s->skip_mark = ((struct bcast *)ud)->epoch; }
+
+/* Sends the broadcast to s unless s is excluded, gone, or already served. */
+static void deliver(sio_socket *s, void *ud)
+{
+    struct bcast *b = ud;
+    if (s->gone || s->skip_mark == b->epoch || s->sent_mark == b->epoch) return;
+    s->sent_mark = b->epoch;
+    send_pkts(s, b->p, b->n, b->vol);
+    b->count++;
+}
+
+int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len, const sio_bin *bins, int nbins)
+{
+    if (!op.nsp || !event) return SIO_ERR_INVAL;
+    if (op.flags & SIO_OP_OVERFLOW) return SIO_ERR_LIMIT;
+    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
+    int n = build_emit(op.nsp, event, -1, args, args_len, bins, nbins, p);
+    if (n < 0) return n;
+    sio_server *srv = op.nsp->srv;
+    struct bcast b = {++srv->epoch, p, n, (op.flags & SIO_OP_VOLATILE) != 0, 0};
+    for (int i = 0; i < op.nexcept; i++) room_each(op.nsp, op.except[i], mark_skip, &b);
+    if (op.nrooms == 0) {
+        for (sio_socket *s = op.nsp->first; s; s = s->next) deliver(s, &b);
+    } else {
+        for (int i = 0; i < op.nrooms; i++) room_each(op.nsp, op.rooms[i], deliver, &b);
+    }
+    unref_pkts(p, n);
+    return b.count;
+}
+
+int sio_op_emit(sio_op op, const char *event, const char *args)
+{
+    return sio_op_emitv(op, event, args, args ? strlen(args) : 0, NULL, 0);
+}
+
+/* ====== Receiving: connect ====== */
+
+/* CONNECT_ERROR {"message": msg} to the client for namespace nsp_name. */
+static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len, const char *msg)
+{
+    char stack[256];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_bytes(&w, "44", 2);
+    if (nsp_len > 1) {
+        sio_jw_bytes(&w, nsp_name, nsp_len);
+        sio_jw_bytes(&w, ",", 1);
+    }
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "message");
+    sio_jw_str(&w, msg);
+    sio_jw_end(&w);
+    eio_pkt *p = jw_to_pkt(&w);
+    if (p) {
+        eio_send(cl->sess, p, 0);
+        eio_pkt_unref(p);
+    }
+}
+
+/* A CONNECT for namespace `name` with auth payload `auth` (B4): middleware, then the socket is
+ * created, joined to its id room, told its id, and handed to the connection handler. */
+static void on_connect(client *cl, const char *name, size_t name_len, sio_str auth)
+{
+    sio_server *srv = cl->srv;
+    sio_nsp *nsp = nsp_find(srv, name, name_len);
+    if (!nsp) {
+        send_connect_error(cl, name, name_len, "Invalid namespace");
+        return;
+    }
+    for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
+        if (o->nsp == nsp && !o->gone) { /* CONNECT twice: invalid state */
+            eio_close(cl->sess, "forced close");
+            return;
+        }
+    }
+    sio_socket *s = calloc(1, sizeof *s);
+    if (!s) {
+        eio_close(cl->sess, "forced close");
+        return;
+    }
+    do eio_new_id(s->id);
+    while (eio_idtab_get(&srv->sockets, s->id, SIO_ID_LEN));
+    s->nsp = nsp;
+    s->cl = cl;
+    s->auth = auth.len ? auth : (sio_str){"{}", 2};
+    for (int i = 0; i < nsp->nmws; i++) {
+        const char *err = nsp->mws[i].cb(s, nsp->mws[i].ud);
+        if (err) {
+            send_connect_error(cl, name, name_len, err);
+            free(s);
+            return;
+        }
+    }
+    if (eio_idtab_put(&srv->sockets, s) < 0) {
+        send_connect_error(cl, name, name_len, "Server is full");
+        free(s);
+        return;
+    }
+    s->connected = 1;
+    s->prev = nsp->last;
+    if (nsp->last) nsp->last->next = s;
+    else nsp->first = s;
+    nsp->last = s;
+    nsp->count++;
+    s->next_in_client = cl->sockets;
+    cl->sockets = s;
+    sio_timer_stop(srv->loop, &cl->connect_timer);
+
+    char reply[64];
+    int n = snprintf(reply, sizeof reply, "{\"sid\":\"%s\"}", s->id);
+    eio_pkt *p = encode_ctl(nsp, 0, reply, (size_t)n);
+    if (p) {
+        eio_send(cl->sess, p, 0);
+        eio_pkt_unref(p);
+    }
+    if (nsp->on_conn) nsp->on_conn(s, nsp->on_conn_ud);
+    s->auth = (sio_str){NULL, 0};
+}
+
+/* ====== Receiving: the packet decoder ====== */
+
+/* A decoded packet header (B2); slices point into the packet text. */
+struct pkt_head {
+    int type;          /* 0..6 */
+    int nbins;         /* attachments announced (types 5 and 6) */
+    sio_str nsp;       /* namespace, "/" when absent */
+    int64_t ack_id;    /* -1 when absent */
+    sio_str json;      /* the rest (may be empty) */
+};
+
+/* Parses the header of a Socket.IO packet. Returns 0, or -1 if it is malformed. */
+static int parse_head(const char *p, size_t len, struct pkt_head *h)
+{
+    size_t i = 0;
+    if (len < 1 || p[0] < '0' || p[0] > '6') return -1;
+    h->type = p[i++] - '0';
+    h->nbins = 0;
+    if (h->type == 5 || h->type == 6) {
+        int digits = 0, n = 0;
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            if (++digits > 2) return -1;
+            n = n * 10 + (p[i++] - '0');
+        }
+        if (!digits || i >= len || p[i] != '-' || n > SIO_MAX_ATTACHMENTS) return -1;
+        i++;
+        h->nbins = n;
+    }
+    h->nsp = (sio_str){"/", 1};
+    if (i < len && p[i] == '/') {
+        size_t start = i;
+        while (i < len && p[i] != ',') i++;
+        h->nsp = (sio_str){p + start, i - start};
+        if (h->nsp.len > SIO_MAX_NSP_NAME) return -1;
+        if (i < len) i++; /* the ',' */
+    }
+    h->ack_id = -1;
+    if (i < len && p[i] >= '0' && p[i] <= '9') {
+        int digits = 0;
+        int64_t id = 0;
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            if (++digits > SIO_MAX_ACK_DIGITS) return -1;
+            id = id * 10 + (p[i++] - '0');
+        }
+        h->ack_id = id;
+    }
+    h->json = (sio_str){p + i, len - i};
+    if (h->json.len) {
+        long end = sio_json_value_end(p, len, i);
+        if (end < 0 || sio_json_trim((sio_str){p + end, len - (size_t)end}).len) return -1;
+    }
+    return 0;
+}
+
+/* Checks every {"_placeholder":true,...} object inside v: its "num" must be an integer in
+ * [0, nbins) (CVE-2022-2421). Objects whose _placeholder is not the boolean true are data.
+ * Returns 0 or -1. Recursion depth is bounded by SIO_JSON_MAX_DEPTH (v was validated). */
+static int check_placeholders(sio_str v, int nbins)
+{
+    sio_json_type t = sio_json_typeof(v);
+    if (t != SIO_JSON_ARRAY && t != SIO_JSON_OBJECT) return 0;
+    if (t == SIO_JSON_OBJECT && sio_json_typeof(sio_json_get(v, "_placeholder")) == SIO_JSON_TRUE) {
+        sio_str num = sio_json_get(v, "num");
+        double d;
+        if (sio_json_typeof(num) != SIO_JSON_NUMBER || sio_json_number(num, &d) < 0) return -1;
+        if (d < 0 || d >= nbins || d != (double)(int)d) return -1;
+        return 0;
+    }
+    size_t pos = 0;
+    sio_str key, val;
+    int r;
+    while ((r = sio_json_next(v, &pos, &key, &val)) == 1)
+        if (check_placeholders(val, nbins) < 0) return -1;
+    return r < 0 ? -1 : 0;
+}
+
+static sio_socket *client_socket(client *cl, sio_str nsp)
+{
+    for (sio_socket *s = cl->sockets; s; s = s->next_in_client)
+        if (!s->gone && s->nsp->name_len == nsp.len && memcmp(s->nsp->name, nsp.p, nsp.len) == 0) return s;
+    return NULL;
+}
+
+/* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. */
+static int on_event(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
+{
+    sio_str arr = h->json;
+    if (sio_json_typeof(arr) != SIO_JSON_ARRAY) return -1;
+    size_t pos = 0;
+    sio_str first, val, key;
+    if (sio_json_next(arr, &pos, &key, &first) != 1) return -1; /* empty array */
+    char name[SIO_MAX_EVENT_NAME + 1];
+    sio_json_type nt = sio_json_typeof(first);
+    if (nt == SIO_JSON_STRING) {
+        if (sio_json_unescape(first, name, sizeof name) < 0) name[0] = '\0', nt = SIO_JSON_NONE;
+        else if (is_reserved(name)) return -1;
+    } else if (nt == SIO_JSON_NUMBER) {
+        size_t n = first.len < SIO_MAX_EVENT_NAME ? first.len : SIO_MAX_EVENT_NAME;
+        memcpy(name, first.p, n);
+        name[n] = '\0';
+    } else {
+        return -1;
+    }
+    struct evctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.ev.name = name;
+    ctx.ev.ack_id = h->ack_id;
+    ctx.ev.bins = bins;
+    ctx.ev.nbins = h->nbins;
+    const char *args_start = NULL, *args_end = NULL;
+    int r;
+    while ((r = sio_json_next(arr, &pos, &key, &val)) == 1) {
+        if (!args_start) args_start = val.p;
+        args_end = val.p + val.len;
+        ctx.ev.argc++;
+    }
+    if (r < 0) return -1;
+    ctx.ev.args = args_start ? (sio_str){args_start, (size_t)(args_end - args_start)} : (sio_str){"", 0};
+    if (nt == SIO_JSON_NONE) return 0; /* a name too long for any handler */
+    for (struct handler *hd = s->handlers; hd; hd = hd->next) {
+        if (strcmp(hd->name, name) == 0) {
+            hd->cb(s, &ctx.ev, hd->ud);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* An ACK or BINARY_ACK for socket s: the matching pending emit gets its reply. */
+static int on_ack(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
+{
+    if (sio_json_typeof(h->json) != SIO_JSON_ARRAY || h->ack_id < 0) return -1;
+    struct pending_ack **pp = &s->acks;
+    while (*pp && (*pp)->id != h->ack_id) pp = &(*pp)->next;
+    struct pending_ack *a = *pp;
+    if (!a) return 0; /* unknown, answered or timed out: ignored */
+    *pp = a->next;
+    sio_timer_stop(s->nsp->srv->loop, &a->timer);
+    struct evctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.ev.name = "";
+    ctx.ev.ack_id = -1;
+    ctx.ev.bins = bins;
+    ctx.ev.nbins = h->nbins;
+    sio_str inner = sio_json_trim((sio_str){h->json.p + 1, h->json.len - 2});
+    ctx.ev.args = inner;
+    ctx.ev.argc = sio_json_count(h->json);
+    a->cb(s, 0, &ctx.ev, a->ud);
+    free(a);
+    return 0;
+}
+
+/* Handles one complete packet (attachments, if any, gathered). Returns 0, or -1 for a protocol
+ * violation, which closes the session. */
+static int dispatch(client *cl, const struct pkt_head *h, const sio_bin *bins)
+{
+    if (h->type == 0) {
+        if (h->json.len && sio_json_typeof(h->json) != SIO_JSON_OBJECT) return -1;
+        on_connect(cl, h->nsp.p, h->nsp.len, h->json);
+        return 0;
+    }
+    sio_socket *s = client_socket(cl, h->nsp);
+    if (!s) return -1; /* a packet for a namespace not joined: invalid state */
+    switch (h->type) {
+    case 1:
+        if (h->json.len) return -1;
+        socket_kill(s, "client namespace disconnect");
+        return 0;
+    case 2: case 5:
+        if (h->nbins && check_placeholders(h->json, h->nbins) < 0) return -1;
+        return on_event(s, h, bins);
+    case 3: case 6:
+        if (h->nbins && check_placeholders(h->json, h->nbins) < 0) return -1;
+        return on_ack(s, h, bins);
+    default: /* CONNECT_ERROR from a client */
+        return -1;
+    }
+}
+
+static void bin_reset(client *cl)
+{
+    for (int i = 0; i < cl->bin_have; i++) free((void *)cl->bins[i].data);
+    free(cl->bin_head);
+    cl->bin_head = NULL;
+    cl->bin_head_len = 0;
+    cl->bin_need = cl->bin_have = 0;
+}
+
+/* An Engine.IO message arrived (eio_callbacks.on_message). Text is a packet; binary is the
+ * next attachment of the packet waiting for them (B7). */
+static void on_message(eio_session *sess, void *state, const char *data, size_t len, int binary)
+{
+    client *cl = state;
+    struct pkt_head h;
+    if (binary) {
+        if (!cl->bin_need) goto violation;
+        void *copy = malloc(len ? len : 1);
+        if (!copy) goto violation;
+        if (len) memcpy(copy, data, len);
+        cl->bins[cl->bin_have].data = copy;
+        cl->bins[cl->bin_have].len = len;
+        if (++cl->bin_have < cl->bin_need) return;
+        if (parse_head(cl->bin_head, cl->bin_head_len, &h) < 0) goto violation;
+        int r = dispatch(cl, &h, cl->bins);
+        bin_reset(cl);
+        if (r < 0) goto violation;
+        return;
+    }
+    if (cl->bin_need) goto violation; /* text while attachments are pending */
+    if (parse_head(data, len, &h) < 0) goto violation;
+    if (h.nbins > 0) {
+        if (h.type != 5 && h.type != 6) goto violation;
+        cl->bin_head = malloc(len);
+        if (!cl->bin_head) goto violation;
+        memcpy(cl->bin_head, data, len);
+        cl->bin_head_len = len;
+        cl->bin_need = h.nbins;
+        return;
+    }
+    if (dispatch(cl, &h, NULL) < 0) goto violation;
+    return;
+violation:
+    bin_reset(cl);
+    eio_close(sess, "forced close");
+}
+
+/* ====== Sessions (eio callbacks) ====== */
+
+/* connectTimeout: the session joined no namespace in time. */
+static void connect_timeout(sio_loop *l, sio_timer *t)
+{
+    (void)l;
+    client *cl = (client *)((char *)t - offsetof(client, connect_timer));
+    if (!cl->sockets) eio_close(cl->sess, "forced server close");
+}
+
+static void *on_open(eio_session *sess, void *ud)
+{
+    sio_server *srv = ud;
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl) return NULL;
+    cl->srv = srv;
+    cl->sess = sess;
+    sio_timer_set(srv->loop, &cl->connect_timer, sio_now_ms() + (uint64_t)srv->o.connect_timeout, connect_timeout);
+    return cl;
+}
+
+/* The session ended: every socket on it disconnects with the session's reason (B9); one that
+ * the application or the client disconnected earlier in this turn keeps its own reason. */
+static void on_close(eio_session *sess, void *state, const char *reason)
+{
+    (void)sess;
+    client *cl = state;
+    sio_server *srv = cl->srv;
+    sio_timer_stop(srv->loop, &cl->connect_timer);
+    while (cl->sockets) {
+        sio_socket *s = cl->sockets;
+        if (s->gone_reason) { /* on the dead list: take it off, finish it here */
+            sio_socket **pp = &srv->dead;
+            while (*pp != s) pp = &(*pp)->next_dead;
+            *pp = s->next_dead;
+        }
+        socket_finish(s, s->gone_reason ? s->gone_reason : reason);
+    }
+    bin_reset(cl);
+    free(cl);
+}
+
+/* Finishes the sockets disconnected during this turn. */
+static void finish_dead(sio_server *srv)
+{
+    while (srv->dead) {
+        sio_socket *s = srv->dead;
+        srv->dead = s->next_dead;
+        socket_finish(s, s->gone_reason);
+    }
+}
+
+/* ====== The server ====== */
+
+static void before_sleep(sio_loop *l, void *ud)
+{
+    (void)l;
+    sio_server *srv = ud;
+    for (int round = 0; round < 16; round++) {
+        finish_dead(srv);
+        eio_before_sleep(srv->eng);
+        if (!srv->dead) break;
+    }
+}
+
+static void on_stop(sio_loop *l, int fd, void *ud, int events)
+{
+    (void)l;
+    (void)events;
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0) { /* nothing to do: the flag is what matters */ }
+    ((sio_server *)ud)->stopping = 1;
+}
+
+sio_server *sio_server_new(const struct sio_options *opts)
+{
+    sio_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return NULL;
+    if (opts) srv->o = *opts;
+    else sio_options_init(&srv->o);
+    if (srv->o.max_clients <= 0) srv->o.max_clients = SIO_MAX_CLIENTS_DEFAULT;
+    if (!srv->o.path) srv->o.path = "/socket.io/";
+    srv->stop_fd = -1;
+    int setsize = srv->o.max_clients * 2 + 1024;
+    srv->loop = sio_loop_new(setsize < 65536 ? 65536 : setsize);
+    struct eio_callbacks cb = {on_open, on_message, on_close, srv};
+    if (srv->loop) srv->eng = eio_engine_new(srv->loop, &srv->o, &cb);
+    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!srv->loop || !srv->eng || srv->stop_fd < 0 ||
+        eio_idtab_init(&srv->sockets, (uint32_t)srv->o.max_clients, offsetof(sio_socket, id)) < 0 ||
+        sio_loop_watch(srv->loop, srv->stop_fd, SIO_EV_READ, on_stop, srv) < 0 || !sio_of(srv, "/")) {
+        sio_server_free(srv);
+        return NULL;
+    }
+    sio_loop_before_sleep(srv->loop, before_sleep, srv);
+    return srv;
+}
+
+int sio_server_listen(sio_server *srv, const char *host, int port, char *err)
+{
+    return eio_listen(srv->eng, host, port, err);
+}
+
+int sio_server_port(const sio_server *srv) { return eio_port(srv->eng); }
+
+void sio_server_stop(sio_server *srv)
+{
+    uint64_t one = 1;
+    srv->stopping = 1;
+    if (write(srv->stop_fd, &one, sizeof one) < 0) { /* the flag alone still stops it */ }
+}
+
+int sio_server_run(sio_server *srv)
+{
+    while (!srv->stopping)
+        if (sio_loop_turn(srv->loop, 1000) < 0) return SIO_ERR_SYS;
+    eio_shutdown(srv->eng);
+    uint64_t end = sio_now_ms() + SIO_SHUTDOWN_MS;
+    do {
+        if (sio_loop_turn(srv->loop, 20) < 0) return SIO_ERR_SYS;
+    } while (!eio_drained(srv->eng) && sio_now_ms() < end);
+    before_sleep(srv->loop, srv);
+    return 0;
+}
+
+void sio_server_free(sio_server *srv)
+{
+    if (!srv) return;
+    finish_dead(srv);
+    eio_engine_free(srv->eng); /* frees sessions without callbacks; sockets are freed below */
+    for (sio_nsp *n = srv->nsps; n;) {
+        sio_nsp *next = n->next;
+        while (n->first) {
+            sio_socket *s = n->first;
+            n->first = s->next;
+            leave_all(s);
+            while (s->handlers) {
+                struct handler *h = s->handlers;
+                s->handlers = h->next;
+                free(h);
+            }
+            while (s->acks) {
+                struct pending_ack *a = s->acks;
+                s->acks = a->next;
+                free(a);
+            }
+            free(s);
+        }
+        free(n->rtab);
+        free(n->mws);
+        free(n);
+        n = next;
+    }
+    eio_idtab_free(&srv->sockets);
+    if (srv->stop_fd >= 0) close(srv->stop_fd);
+    sio_loop_free(srv->loop);
+    free(srv);
+}

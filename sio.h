@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/* sio.h -- a Socket.IO v4 server in C: the public API, and its manual.
+ *
+ * If it is not in this file, it is not API. The server is single-threaded: every function here
+ * must be called from the thread that runs sio_server_run() (or before it starts), except
+ * sio_server_stop(), which is also safe to call from a signal handler.
+ *
+ * The shape follows the JavaScript server, call for call:
+ *
+ *   JavaScript                                    C
+ *   const io = new Server(httpServer, opts)       sio_server *srv = sio_server_new(&opts);
+ *   httpServer.listen(3000)                       sio_server_listen(srv, "0.0.0.0", 3000, err);
+ *   io.use((socket, next) => ...)                 sio_use(sio_of(srv, "/"), mw, ud);
+ *   io.of("/admin")                               sio_of(srv, "/admin")
+ *   io.on("connection", (socket) => ...)          sio_on_connection(sio_of(srv, "/"), on_conn, ud);
+ *   socket.on("ev", (arg, cb) => ...)             sio_socket_on(s, "ev", on_ev, ud);
+ *   socket.on("disconnect", (reason) => ...)      sio_socket_on_disconnect(s, on_gone, ud);
+ *   socket.emit("ev", a, b)                       sio_emit(s, "ev", "1,\"b\"");
+ *   cb(x)   (the client's ack callback)           sio_ack(s, ev, "x");
+ *   socket.timeout(ms).emit("ev", a, (err,r)=>…)  sio_emit_with_ack(s, "ev", "a", ms, on_reply, ud);
+ *   socket.broadcast.emit("ev", x)                sio_op_emit(sio_broadcast(s), "ev", "x");
+ *   socket.to(room).emit("ev", x)                 sio_op_emit(sio_socket_to(s, room), "ev", "x");
+ *   io.to(room).except(r2).emit("ev", x)          sio_op_emit(sio_except(sio_to(sio_all(nsp), room), r2), ...)
+ *   io.emit("ev", x)                              sio_op_emit(sio_all(nsp), "ev", "x");
+ *   socket.join(room) / socket.leave(room)        sio_join(s, room) / sio_leave(s, room)
+ *   socket.disconnect(close)                      sio_disconnect(s, close);
+ *   io.of("/").sockets (a Map by id)              sio_find_socket(nsp, id), sio_first_socket(nsp) / sio_next_socket(s)
+ *
+ * Arguments are JSON text. Everything a client sends arrives as JSON slices into the packet, and
+ * everything you emit is JSON text you give: an "argument list" is zero or more JSON values
+ * separated by commas, exactly what stands between the brackets after the event name on the wire.
+ * So `sio_emit(s, "users", "[{\"userID\":\"x\"}]")` sends `42["users",[{"userID":"x"}]]`, and an
+ * argument list received in an event can be emitted again untouched. json.h builds and reads
+ * such text (sio_jw_* to write, sio_json_get()/sio_json_at() to read).
+ *
+ * Binary: an argument list may hold placeholders `{"_placeholder":true,"num":N}` standing for
+ * attachment N of an array of sio_bin; on the wire they travel as Socket.IO attachments.
+ *
+ * Lifetimes, in one rule: pointers the library gives you (sio_socket *, sio_event *, slices) are
+ * valid until the callback that received them returns; a sio_socket * stays valid until its
+ * disconnect handler returns. Keep a socket id (sio_socket_id()) to find it again later.
+ */
+#ifndef SIO_H
+#define SIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+
+#define SIO_VERSION "0.1.0"
+
+/* ====== Limits (override with -D; run-time options are in struct sio_options) ====== */
+#ifndef SIO_MAX_CLIENTS_DEFAULT
+#define SIO_MAX_CLIENTS_DEFAULT 10000 /* default max_clients: Engine.IO sessions and sockets at once */
+#endif
+#ifndef SIO_MAX_CORS_ORIGINS
+#define SIO_MAX_CORS_ORIGINS 8 /* origins in sio_options.cors_origins */
+#endif
+#ifndef SIO_MAX_OP_ROOMS
+#define SIO_MAX_OP_ROOMS 8 /* rooms in one sio_to()/sio_except() chain (each list) */
+#endif
+#ifndef SIO_MAX_ATTACHMENTS
+#define SIO_MAX_ATTACHMENTS 10 /* binary attachments per packet (socket.io-parser's limit) */
+#endif
+#ifndef SIO_MAX_EVENT_NAME
+#define SIO_MAX_EVENT_NAME 256 /* bytes of a decoded event name; longer names match no handler */
+#endif
+#ifndef SIO_MAX_NSP_NAME
+#define SIO_MAX_NSP_NAME 128 /* bytes of a namespace name, "/" included */
+#endif
+#ifndef SIO_MAX_ROOM_NAME
+#define SIO_MAX_ROOM_NAME 256 /* bytes of a room name */
+#endif
+#define SIO_ID_LEN 20 /* characters in an Engine.IO sid and a Socket.IO socket id */
+
+/* ====== Errors ====== */
+#define SIO_OK 0
+#define SIO_ERR_NOMEM (-1)   /* out of memory */
+#define SIO_ERR_INVAL (-2)   /* bad argument (NULL, malformed JSON argument list, reserved name) */
+#define SIO_ERR_CLOSED (-3)  /* the socket is disconnected or disconnecting */
+#define SIO_ERR_LIMIT (-4)   /* a named limit was reached */
+#define SIO_ERR_TIMEOUT (-5) /* an ack did not arrive in time */
+#define SIO_ERR_SYS (-6)     /* a system call failed; see errno / the err buffer */
+
+#define SIO_ERR_LEN 256 /* size of the err buffers some functions fill */
+
+/* A short English description of an SIO_ERR_* code. Never NULL. */
+const char *sio_strerror(int err);
+
+/* ====== Types ====== */
+typedef struct sio_server sio_server; /* the server: listener, event loop, namespaces */
+typedef struct sio_nsp sio_nsp;       /* a namespace ("/" or "/admin") */
+typedef struct sio_socket sio_socket; /* one client's connection to one namespace */
+
+/* A binary attachment. */
+typedef struct sio_bin {
+    const void *data; /* bytes (borrowed) */
+    size_t len;       /* byte count */
+} sio_bin;
+
+/* An event or ack received from a client. All slices point into the received packet and are
+ * valid until the handler returns. */
+typedef struct sio_event {
+    const char *name;     /* decoded event name, NUL-terminated ("" for an ack) */
+    sio_str args;         /* the argument list (JSON values separated by commas, no brackets);
+                             len 0 when there are none */
+    int argc;             /* number of arguments */
+    const sio_bin *bins;  /* attachments the placeholders in args refer to */
+    int nbins;            /* number of attachments */
+    int64_t ack_id;       /* the client's ack id, or -1 when it asked for no ack */
+} sio_event;
+
+/* Server options. Start from sio_options_init() and change what you need. */
+struct sio_options {
+    const char *path;           /* request path prefix, with trailing slash; "/socket.io/" */
+    int ping_interval;          /* ms between server pings (pingInterval); 25000 */
+    int ping_timeout;           /* ms to wait for a pong (pingTimeout); 20000 */
+    int upgrade_timeout;        /* ms for a polling->WebSocket upgrade to finish; 10000 */
+    int connect_timeout;        /* ms for a new session to join a namespace (connectTimeout); 45000 */
+    size_t max_http_buffer_size; /* largest POST body / WebSocket message (maxHttpBufferSize); 1e6 */
+    int max_clients;            /* Engine.IO sessions (and the socket table's size); 10000 */
+    const char *cors_origins[SIO_MAX_CORS_ORIGINS]; /* CORS origins; none = no CORS headers (Node's
+                                   default); "*" = any; one = sent as is; several = the request's
+                                   Origin echoed when it is one of them */
+    int n_cors_origins;         /* entries used in cors_origins */
+    int cors_credentials;       /* 1: add Access-Control-Allow-Credentials: true */
+    int allow_upgrades;         /* 1: advertise "websocket" in polling handshakes; 1 */
+    int transports;             /* SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET (both) */
+};
+#define SIO_TRANSPORT_POLLING 1   /* HTTP long-polling */
+#define SIO_TRANSPORT_WEBSOCKET 2 /* WebSocket */
+
+/* Fills *o with Node's defaults (listed beside each field above). */
+void sio_options_init(struct sio_options *o);
+
+/* ====== Callbacks ====== */
+
+/* Middleware (io.use). Runs for every CONNECT to the namespace, before the socket exists for the
+ * application; auth is available through sio_handshake_auth(s).
+ * Returns NULL to let the socket in, or an error message to refuse it: the client gets
+ * CONNECT_ERROR {"message": <that text>} and the socket never existed. The string is copied. */
+typedef const char *(*sio_middleware_cb)(sio_socket *s, void *ud);
+
+/* A socket joined the namespace (io.on("connection")). The CONNECT reply has been queued. */
+typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
+
+/* An event arrived (socket.on(name)). Answer an ack with sio_ack(s, ev, ...). */
+typedef void (*sio_event_cb)(sio_socket *s, const sio_event *ev, void *ud);
+
+/* The socket is gone (socket.on("disconnect")). It has already left every room; `reason` is one
+ * of Node's strings ("transport close", "client namespace disconnect", "ping timeout", ...).
+ * Free what you attached with sio_socket_set_data() here. */
+typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
+
+/* The reply to sio_emit_with_ack(): err is 0 and `reply` holds the client's ack arguments, or
+ * err is SIO_ERR_TIMEOUT (reply NULL) when the timeout passed, or SIO_ERR_CLOSED (reply NULL)
+ * when the socket went away first -- called then so that `ud` can be freed. Called exactly once. */
+typedef void (*sio_ack_cb)(sio_socket *s, int err, const sio_event *reply, void *ud);
+
+/* ====== The server ====== */
+
+/* Creates a server with the given options (NULL = defaults). Returns NULL when out of memory.
+ * Free with sio_server_free(). The root namespace "/" exists from the start. */
+sio_server *sio_server_new(const struct sio_options *opts);
+
+/* Binds and listens on host:port (host NULL = all interfaces; port 0 = a free port, see
+ * sio_server_port()). Returns 0, or SIO_ERR_SYS with a message in err (may be NULL). */
+int sio_server_listen(sio_server *srv, const char *host, int port, char *err);
+
+/* The port actually bound (useful after port 0), or -1 before sio_server_listen(). */
+int sio_server_port(const sio_server *srv);
+
+/* Runs the event loop until sio_server_stop(). On stop, every socket is disconnected with reason
+ * "server shutting down" and every session closed cleanly (polling: the close packet; WebSocket:
+ * a close frame), then it returns 0. Returns SIO_ERR_SYS if epoll itself fails. */
+int sio_server_run(sio_server *srv);
+
+/* Asks sio_server_run() to shut down and return. Async-signal-safe. */
+void sio_server_stop(sio_server *srv);
+
+/* Frees the server and everything it owns. NULL is a no-op. Do not call from a callback. */
+void sio_server_free(sio_server *srv);
+
+/* ====== Namespaces ====== */
+
+/* The namespace `name` ("/", "/admin"), created on first use. Clients may only connect to
+ * namespaces created this way; others get CONNECT_ERROR "Invalid namespace".
+ * Returns NULL when out of memory or the name is invalid (must start with '/', at most
+ * SIO_MAX_NSP_NAME bytes). */
+sio_nsp *sio_of(sio_server *srv, const char *name);
+
+/* Adds a middleware to the namespace; they run in the order added. */
+void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
+
+/* Sets the namespace's connection handler (one per namespace; a second call replaces it). */
+void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud);
+
+/* The namespace's sockets in connection order:
+ *   for (sio_socket *o = sio_first_socket(nsp); o; o = sio_next_socket(o)) ...
+ * Do not disconnect sockets while iterating (collect ids first). */
+sio_socket *sio_first_socket(sio_nsp *nsp);
+sio_socket *sio_next_socket(sio_socket *s);
+
+/* The connected socket with this id in the namespace, or NULL. O(1), via the socket table. */
+sio_socket *sio_find_socket(sio_nsp *nsp, const char *id, size_t len);
+
+/* Number of connected sockets in the namespace. */
+size_t sio_nsp_count(const sio_nsp *nsp);
+
+/* ====== Sockets ====== */
+
+/* The socket's id: 20 characters, NUL-terminated, fixed for its life. */
+const char *sio_socket_id(const sio_socket *s);
+
+/* The socket's namespace. */
+sio_nsp *sio_socket_nsp(const sio_socket *s);
+
+/* The auth object the client sent with CONNECT ("{}" if none), as JSON text. Valid in middleware
+ * and in the connection handler; absent ({NULL,0}) afterwards. */
+sio_str sio_handshake_auth(const sio_socket *s);
+
+/* One pointer of application data per socket (socket.data). The library never touches it. */
+void sio_socket_set_data(sio_socket *s, void *data);
+void *sio_socket_data(const sio_socket *s);
+
+/* Argument i (0-based) of a received event or ack, as a JSON slice; {NULL,0} when there are fewer
+ * arguments. Example: for 42["private message",{"to":"x"}], sio_arg(ev, 0) is {"to":"x"}. */
+sio_str sio_arg(const sio_event *ev, int i);
+
+/* Registers a handler for event `name` (copied). A second handler for the same name replaces the
+ * first. Returns 0 or SIO_ERR_NOMEM. */
+int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud);
+
+/* Sets the socket's disconnect handler (one per socket). */
+void sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *ud);
+
+/* Emits `event` with the argument list `args` (NUL-terminated; NULL or "" for none) to this
+ * socket. Returns 0, SIO_ERR_INVAL (reserved event name), SIO_ERR_CLOSED or SIO_ERR_NOMEM.
+ * The bytes are queued and written at the end of the loop turn; nothing is sent synchronously.
+ * Example: sio_emit(s, "hello", "\"world\",42");   ->  42["hello","world",42] */
+int sio_emit(sio_socket *s, const char *event, const char *args);
+
+/* The general form: args of args_len bytes, plus nbins attachments (referred to by placeholders
+ * in args). The attachments are copied. */
+int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_len,
+              const sio_bin *bins, int nbins);
+
+/* Emits and waits for the client's ack: cb runs once, with the reply, or with SIO_ERR_TIMEOUT
+ * after timeout_ms (0 = wait forever), or SIO_ERR_CLOSED if the socket goes first.
+ * Returns 0 (cb will run) or an error (cb will not run). */
+int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms,
+                      sio_ack_cb cb, void *ud);
+
+/* Answers the client's ack request of `ev` with the argument list `args` (may be NULL/"").
+ * Does nothing (returns 0) when ev->ack_id < 0. Call it at most once per event; call it from the
+ * handler (ev is only valid there). */
+int sio_ack(sio_socket *s, const sio_event *ev, const char *args);
+int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_len,
+             const sio_bin *bins, int nbins);
+
+/* Joins / leaves a room of the socket's namespace (the name is copied).
+ * Returns 0, SIO_ERR_NOMEM or SIO_ERR_INVAL (name too long). */
+int sio_join(sio_socket *s, const char *room);
+int sio_leave(sio_socket *s, const char *room);
+
+/* Disconnects the socket from its namespace: the client gets DISCONNECT and the server
+ * "server namespace disconnect". With close_session = 1, the whole Engine.IO session (every
+ * namespace of this client) is closed too. The socket is removed at the end of the loop turn;
+ * it stays valid until its disconnect handler returns. */
+void sio_disconnect(sio_socket *s, int close_session);
+
+/* ====== Broadcasting ======
+ * A sio_op is a selection of recipients, built by value like socket.io's BroadcastOperator:
+ * target rooms (none = the whole namespace) minus excluded rooms. Each recipient gets the
+ * packet once, encoded once for all of them. */
+typedef struct sio_op {
+    sio_nsp *nsp;                           /* the namespace */
+    const char *rooms[SIO_MAX_OP_ROOMS];    /* target rooms; none = every socket */
+    int nrooms;                             /* entries used in rooms */
+    const char *except[SIO_MAX_OP_ROOMS];   /* excluded rooms (socket ids are rooms too) */
+    int nexcept;                            /* entries used in except */
+    unsigned flags;                         /* SIO_OP_* */
+} sio_op;
+#define SIO_OP_VOLATILE 1 /* drop for recipients whose transport is not writable right now */
+#define SIO_OP_OVERFLOW 2 /* (internal) a room list was full; emitting fails with SIO_ERR_LIMIT */
+
+sio_op sio_all(sio_nsp *nsp);                  /* io.of(nsp): everyone */
+sio_op sio_broadcast(sio_socket *s);           /* socket.broadcast: everyone but s */
+sio_op sio_socket_to(sio_socket *s, const char *room); /* socket.to(room) */
+sio_op sio_to(sio_op op, const char *room);    /* .to(room) / .in(room); pointer kept, not copied */
+sio_op sio_except(sio_op op, const char *room); /* .except(room) */
+sio_op sio_volatile(sio_op op);                /* .volatile */
+
+/* Emits to every selected socket. Returns the number of recipients (>= 0) or an SIO_ERR_*. */
+int sio_op_emit(sio_op op, const char *event, const char *args);
+int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len,
+                 const sio_bin *bins, int nbins);
+
+#endif /* SIO_H */
