@@ -11,10 +11,10 @@ CFLAGS ?= -std=c11 -Wall -Wextra -Werror -pedantic -O2 -g
 CPPFLAGS += -D_GNU_SOURCE
 SANFLAGS = -std=c11 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
-LIB_SRC = sio.c eio.c loop.c http.c ws.c json.c
-LIB_HDR = sio.h eio.h loop.h http.h ws.h json.h
+LIB_SRC = sio.c eio.c loop.c packet.c http.c ws.c json.c
+LIB_HDR = sio.h eio.h loop.h packet.h http.h ws.h json.h
 EXAMPLES = examples/conformance
-UNIT_TESTS = test_json test_http test_ws
+UNIT_TESTS = test_json test_http test_ws test_packet
 
 all: sio-server
 
@@ -47,6 +47,10 @@ build/asan/test_ws: tests/test_ws.c ws.c ws.h tests/test.h
 	@mkdir -p build/asan
 	$(CC) $(CPPFLAGS) $(SANFLAGS) -o $@ tests/test_ws.c ws.c
 
+build/asan/test_packet: tests/test_packet.c packet.c packet.h json.c json.h tests/test.h
+	@mkdir -p build/asan
+	$(CC) $(CPPFLAGS) $(SANFLAGS) -o $@ tests/test_packet.c packet.c json.c -lm
+
 # ---- Tests ----
 export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
@@ -78,7 +82,7 @@ test-clang:
 		mkdir -p build/clang && \
 		clang $(CPPFLAGS) $(CFLAGS) -o build/clang/sio-server chat.c $(LIB_SRC) && \
 		clang $(CPPFLAGS) $(CFLAGS) -o build/clang/conformance examples/conformance.c $(LIB_SRC) && \
-		for t in $(UNIT_TESTS); do clang $(CPPFLAGS) $(CFLAGS) -o build/clang/$$t tests/$$t.c $${t#test_}.c -lm || exit 1; done; \
+		for t in $(UNIT_TESTS); do clang $(CPPFLAGS) $(CFLAGS) -o build/clang/$$t tests/$$t.c $${t#test_}.c json.c -lm || exit 1; done; \
 	else \
 		echo "################################################################"; \
 		echo "### SKIPPED: clang build check (clang is not installed)      ###"; \

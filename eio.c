@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "packet.h"
 #include "ws.h"
 
 /* ====== Shared packet buffers ====== */
@@ -962,36 +963,35 @@ static int sess_packet(eio_session *s, const unsigned char *p, size_t len, int b
         e->cb.on_message(s, s->state_ptr, (const char *)p, len, 1);
         return s->state == S_OPEN ? 0 : -1;
     }
-    if (len == 0) {
-        sess_close(s, "parse error");
-        return -1;
-    }
-    switch (p[0]) {
-    case '1': /* close (A11; Node ignores it on WebSocket, we honour it, as the test suites expect) */
+    sio_str d;
+    switch (sio_eio_decode((const char *)p, len, &d)) {
+    case SIO_EIO_CLOSE: /* close (A11; Node ignores it on WebSocket, we honour it, as the test suites expect) */
         s->client_closed = 1;
         sess_close(s, "transport close");
         return -1;
-    case '2': /* a ping from the client: not allowed in v4 */
+    case SIO_EIO_PING: /* a ping from the client: not allowed in v4 */
         sess_close(s, "transport error");
         return -1;
-    case '3': /* pong */
+    case SIO_EIO_PONG:
         if (s->pong_by) {
             s->pong_by = 0;
             s->ping_at = sio_now_ms() + (uint64_t)e->o.ping_interval;
             sess_rearm(s);
         }
         return 0;
-    case '4':
-        e->cb.on_message(s, s->state_ptr, (const char *)p + 1, len - 1, 0);
+    case SIO_EIO_MESSAGE:
+        e->cb.on_message(s, s->state_ptr, d.p, d.len, 0);
         return s->state == S_OPEN ? 0 : -1;
-    case '0': case '5': case '6': /* open, upgrade, noop: nothing to do here */
+    case SIO_EIO_OPEN:
+    case SIO_EIO_UPGRADE:
+    case SIO_EIO_NOOP: /* nothing to do here */
         return 0;
-    case 'b': { /* base64 binary (polling; Node also takes it in a WebSocket text frame) */
-        unsigned char *bin = malloc(len / 4 * 3 + 3);
-        long n = bin ? sio_base64_decode((const char *)p + 1, len - 1, bin) : -1;
+    case SIO_EIO_BINARY: { /* base64 (polling; Node also takes it in a WebSocket text frame) */
+        unsigned char *bin = malloc(d.len / 4 * 3 + 3);
+        long n = bin ? sio_base64_decode(d.p, d.len, bin) : -1;
         if (n < 0) {
-            free(bin);
             sess_close(s, bin ? "parse error" : "transport error");
+            free(bin);
             return -1;
         }
         e->cb.on_message(s, s->state_ptr, (const char *)bin, (size_t)n, 1);
@@ -1099,12 +1099,10 @@ static void poll_post(eio_conn *c, eio_session *s, const struct sio_http_req *re
         sess_close(s, "transport error");
         return;
     }
-    size_t start = 0;
-    for (size_t i = 0; i <= blen; i++) {
-        if (i < blen && body[i] != 0x1e) continue;
-        if (sess_packet(s, body + start, i - start, 0) < 0) break;
-        start = i + 1;
-    }
+    size_t pos = 0;
+    sio_str pkt;
+    while (sio_eio_payload_next((const char *)body, blen, &pos, &pkt))
+        if (sess_packet(s, (const unsigned char *)pkt.p, pkt.len, 0) < 0) break;
     respond(c, 200, cors, "text/html", "", "ok", 2, RESP_NOSTORE);
 }
 

@@ -25,10 +25,10 @@
 
 #include "eio.h"
 #include "loop.h"
+#include "packet.h"
 
 /* ====== Types ====== */
 
-#define SIO_MAX_ACK_DIGITS 15  /* ack ids stay below 2^53 (bad-inputs B5.66) */
 #define SIO_PKT_STACK 1024     /* packets up to this size are encoded on the stack */
 #define SIO_SHUTDOWN_MS 2000   /* how long sio_server_run() waits for goodbyes to be written */
 
@@ -168,21 +168,13 @@ void sio_options_init(struct sio_options *o)
  * A Socket.IO packet travels as an Engine.IO message: "4" + type [+ attachments "-"]
  * [+ namespace ","] [+ ack id] [+ JSON] (B2). Packets are built once into a shared eio_pkt. */
 
-/* Writes the header of a packet: Engine.IO "4", the type, the attachment count, the namespace
- * (only when it is not "/", always followed by ','), and the ack id. */
+/* Writes Engine.IO's "4" (message) and the Socket.IO packet header (packet.h). */
 static void put_header(sio_jw *w, int type, int nbins, const sio_nsp *nsp, int64_t ack_id)
 {
-    char b[48];
-    int n = nbins ? snprintf(b, sizeof b, "4%d%d-", type, nbins) : snprintf(b, sizeof b, "4%d", type);
-    sio_jw_bytes(w, b, (size_t)n);
-    if (nsp->name_len > 1) {
-        sio_jw_bytes(w, nsp->name, nsp->name_len);
-        sio_jw_bytes(w, ",", 1);
-    }
-    if (ack_id >= 0) {
-        n = snprintf(b, sizeof b, "%lld", (long long)ack_id);
-        sio_jw_bytes(w, b, (size_t)n);
-    }
+    char b[1 + SIO_PACKET_HEADER_MAX];
+    b[0] = '4';
+    size_t n = 1 + sio_packet_header(b + 1, type, nbins, nsp->name, nsp->name_len, ack_id);
+    sio_jw_bytes(w, b, n);
 }
 
 /* Turns a finished writer into a shared packet and releases the writer. NULL on ENOMEM. */
@@ -243,23 +235,13 @@ static int args_check(const char *args, size_t len)
     }
 }
 
-static const char *const reserved_events[] = {"connect", "connect_error", "disconnect", "disconnecting",
-                                              "newListener", "removeListener"};
-
-static int is_reserved(const char *name)
-{
-    for (size_t i = 0; i < sizeof reserved_events / sizeof *reserved_events; i++)
-        if (strcmp(name, reserved_events[i]) == 0) return 1;
-    return 0;
-}
-
 /* Builds the packets of one emit: the JSON packet, then one binary packet per attachment.
  * Returns the number of packets in out[] (1 + nbins), or an SIO_ERR_*. */
 static int build_emit(const sio_nsp *nsp, const char *event, int64_t ack_id, const char *args, size_t args_len,
                       const sio_bin *bins, int nbins, eio_pkt **out)
 {
     if (nbins < 0 || nbins > SIO_MAX_ATTACHMENTS || (nbins && !bins)) return SIO_ERR_INVAL;
-    if (event && is_reserved(event)) return SIO_ERR_INVAL;
+    if (event && sio_packet_reserved(event, strlen(event))) return SIO_ERR_INVAL;
     if (!args) args_len = 0;
     if (args_check(args, args_len) < 0) return SIO_ERR_INVAL;
     out[0] = encode_msg(nsp, event, ack_id, args, args_len, nbins);
@@ -842,80 +824,6 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
 
 /* ====== Receiving: the packet decoder ====== */
 
-/* A decoded packet header (B2); slices point into the packet text. */
-struct pkt_head {
-    int type;          /* 0..6 */
-    int nbins;         /* attachments announced (types 5 and 6) */
-    sio_str nsp;       /* namespace, "/" when absent */
-    int64_t ack_id;    /* -1 when absent */
-    sio_str json;      /* the rest (may be empty) */
-};
-
-/* Parses the header of a Socket.IO packet. Returns 0, or -1 if it is malformed. */
-static int parse_head(const char *p, size_t len, struct pkt_head *h)
-{
-    size_t i = 0;
-    if (len < 1 || p[0] < '0' || p[0] > '6') return -1;
-    h->type = p[i++] - '0';
-    h->nbins = 0;
-    if (h->type == 5 || h->type == 6) {
-        int digits = 0, n = 0;
-        while (i < len && p[i] >= '0' && p[i] <= '9') {
-            if (++digits > 2) return -1;
-            n = n * 10 + (p[i++] - '0');
-        }
-        if (!digits || i >= len || p[i] != '-' || n > SIO_MAX_ATTACHMENTS) return -1;
-        i++;
-        h->nbins = n;
-    }
-    h->nsp = (sio_str){"/", 1};
-    if (i < len && p[i] == '/') {
-        size_t start = i;
-        while (i < len && p[i] != ',') i++;
-        h->nsp = (sio_str){p + start, i - start};
-        if (h->nsp.len > SIO_MAX_NSP_NAME) return -1;
-        if (i < len) i++; /* the ',' */
-    }
-    h->ack_id = -1;
-    if (i < len && p[i] >= '0' && p[i] <= '9') {
-        int digits = 0;
-        int64_t id = 0;
-        while (i < len && p[i] >= '0' && p[i] <= '9') {
-            if (++digits > SIO_MAX_ACK_DIGITS) return -1;
-            id = id * 10 + (p[i++] - '0');
-        }
-        h->ack_id = id;
-    }
-    h->json = (sio_str){p + i, len - i};
-    if (h->json.len) {
-        long end = sio_json_value_end(p, len, i);
-        if (end < 0 || sio_json_trim((sio_str){p + end, len - (size_t)end}).len) return -1;
-    }
-    return 0;
-}
-
-/* Checks every {"_placeholder":true,...} object inside v: its "num" must be an integer in
- * [0, nbins) (CVE-2022-2421). Objects whose _placeholder is not the boolean true are data.
- * Returns 0 or -1. Recursion depth is bounded by SIO_JSON_MAX_DEPTH (v was validated). */
-static int check_placeholders(sio_str v, int nbins)
-{
-    sio_json_type t = sio_json_typeof(v);
-    if (t != SIO_JSON_ARRAY && t != SIO_JSON_OBJECT) return 0;
-    if (t == SIO_JSON_OBJECT && sio_json_typeof(sio_json_get(v, "_placeholder")) == SIO_JSON_TRUE) {
-        sio_str num = sio_json_get(v, "num");
-        double d;
-        if (sio_json_typeof(num) != SIO_JSON_NUMBER || sio_json_number(num, &d) < 0) return -1;
-        if (d < 0 || d >= nbins || d != (double)(int)d) return -1;
-        return 0;
-    }
-    size_t pos = 0;
-    sio_str key, val;
-    int r;
-    while ((r = sio_json_next(v, &pos, &key, &val)) == 1)
-        if (check_placeholders(val, nbins) < 0) return -1;
-    return r < 0 ? -1 : 0;
-}
-
 static sio_socket *client_socket(client *cl, sio_str nsp)
 {
     for (sio_socket *s = cl->sockets; s; s = s->next_in_client)
@@ -924,9 +832,9 @@ static sio_socket *client_socket(client *cl, sio_str nsp)
 }
 
 /* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. */
-static int on_event(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
+static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bins)
 {
-    sio_str arr = h->json;
+    sio_str arr = h->data;
     if (sio_json_typeof(arr) != SIO_JSON_ARRAY) return -1;
     size_t pos = 0;
     sio_str first, val, key;
@@ -935,7 +843,6 @@ static int on_event(sio_socket *s, const struct pkt_head *h, const sio_bin *bins
     sio_json_type nt = sio_json_typeof(first);
     if (nt == SIO_JSON_STRING) {
         if (sio_json_unescape(first, name, sizeof name) < 0) name[0] = '\0', nt = SIO_JSON_NONE;
-        else if (is_reserved(name)) return -1;
     } else if (nt == SIO_JSON_NUMBER) {
         size_t n = first.len < SIO_MAX_EVENT_NAME ? first.len : SIO_MAX_EVENT_NAME;
         memcpy(name, first.p, n);
@@ -969,9 +876,9 @@ static int on_event(sio_socket *s, const struct pkt_head *h, const sio_bin *bins
 }
 
 /* An ACK or BINARY_ACK for socket s: the matching pending emit gets its reply. */
-static int on_ack(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
+static int on_ack(sio_socket *s, const struct sio_packet *h, const sio_bin *bins)
 {
-    if (sio_json_typeof(h->json) != SIO_JSON_ARRAY || h->ack_id < 0) return -1;
+    if (h->ack_id < 0) return 0; /* an ACK without an id answers nothing */
     struct pending_ack **pp = &s->acks;
     while (*pp && (*pp)->id != h->ack_id) pp = &(*pp)->next;
     struct pending_ack *a = *pp;
@@ -984,9 +891,9 @@ static int on_ack(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
     ctx.ev.ack_id = -1;
     ctx.ev.bins = bins;
     ctx.ev.nbins = h->nbins;
-    sio_str inner = sio_json_trim((sio_str){h->json.p + 1, h->json.len - 2});
+    sio_str inner = sio_json_trim((sio_str){h->data.p + 1, h->data.len - 2});
     ctx.ev.args = inner;
-    ctx.ev.argc = sio_json_count(h->json);
+    ctx.ev.argc = sio_json_count(h->data);
     a->cb(s, 0, &ctx.ev, a->ud);
     free(a);
     return 0;
@@ -994,25 +901,23 @@ static int on_ack(sio_socket *s, const struct pkt_head *h, const sio_bin *bins)
 
 /* Handles one complete packet (attachments, if any, gathered). Returns 0, or -1 for a protocol
  * violation, which closes the session. */
-static int dispatch(client *cl, const struct pkt_head *h, const sio_bin *bins)
+static int dispatch(client *cl, const struct sio_packet *h, const sio_bin *bins)
 {
-    if (h->type == 0) {
-        if (h->json.len && sio_json_typeof(h->json) != SIO_JSON_OBJECT) return -1;
-        on_connect(cl, h->nsp.p, h->nsp.len, h->json);
+    if (h->type == SIO_PACKET_CONNECT) {
+        on_connect(cl, h->nsp.p, h->nsp.len, h->data);
         return 0;
     }
     sio_socket *s = client_socket(cl, h->nsp);
     if (!s) return -1; /* a packet for a namespace not joined: invalid state */
     switch (h->type) {
-    case 1:
-        if (h->json.len) return -1;
+    case SIO_PACKET_DISCONNECT:
         socket_kill(s, "client namespace disconnect");
         return 0;
-    case 2: case 5:
-        if (h->nbins && check_placeholders(h->json, h->nbins) < 0) return -1;
+    case SIO_PACKET_EVENT:
+    case SIO_PACKET_BINARY_EVENT:
         return on_event(s, h, bins);
-    case 3: case 6:
-        if (h->nbins && check_placeholders(h->json, h->nbins) < 0) return -1;
+    case SIO_PACKET_ACK:
+    case SIO_PACKET_BINARY_ACK:
         return on_ack(s, h, bins);
     default: /* CONNECT_ERROR from a client */
         return -1;
@@ -1033,7 +938,7 @@ static void bin_reset(client *cl)
 static void on_message(eio_session *sess, void *state, const char *data, size_t len, int binary)
 {
     client *cl = state;
-    struct pkt_head h;
+    struct sio_packet h;
     if (binary) {
         if (!cl->bin_need) goto violation;
         void *copy = malloc(len ? len : 1);
@@ -1042,14 +947,14 @@ static void on_message(eio_session *sess, void *state, const char *data, size_t 
         cl->bins[cl->bin_have].data = copy;
         cl->bins[cl->bin_have].len = len;
         if (++cl->bin_have < cl->bin_need) return;
-        if (parse_head(cl->bin_head, cl->bin_head_len, &h) < 0) goto violation;
+        if (sio_packet_decode(cl->bin_head, cl->bin_head_len, &h) < 0) goto violation;
         int r = dispatch(cl, &h, cl->bins);
         bin_reset(cl);
         if (r < 0) goto violation;
         return;
     }
     if (cl->bin_need) goto violation; /* text while attachments are pending */
-    if (parse_head(data, len, &h) < 0) goto violation;
+    if (sio_packet_decode(data, len, &h) < 0) goto violation;
     if (h.nbins > 0) {
         if (h.type != 5 && h.type != 6) goto violation;
         cl->bin_head = malloc(len);

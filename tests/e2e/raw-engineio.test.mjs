@@ -246,8 +246,7 @@ describe('polling session (chat server)', TIMEOUT, () => {
     const one = buildRequest({ port: srv.port, path: pollPath('&t=first111') });
     const two = buildRequest({ port: srv.port, path: pollPath('&t=second22') });
     conn.write(Buffer.concat([one, two])); // a single write: both requests in one segment
-    const a = await conn.readResponse();
-    const b = await conn.readResponse();
+    const [a, b] = await conn.readResponses(2);
     for (const r of [a, b]) {
       assert.equal(r.status, 200, show(r.raw));
       assert.match(r.text, /^0\{"sid":"[A-Za-z0-9_-]{20}","upgrades":\["websocket"\]/);

@@ -122,6 +122,13 @@ export class RawConn {
     return this.take((b, c) => parseResponse(b, { method, ended: c.ended }), timeoutMs, 'an HTTP response');
   }
 
+  // n pipelined responses, in order.
+  async readResponses(n, opts = {}) {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(await this.readResponse(opts));
+    return out;
+  }
+
   // One WebSocket frame from the server (see parseFrame).
   readFrame(timeoutMs = 3000) {
     return this.take((b) => parseFrame(b), timeoutMs, 'a WebSocket frame');
