@@ -339,6 +339,8 @@ struct eio_engine {
     eio_session *closed;         /* sessions to finish this turn */
     int shutting_down;           /* eio_shutdown() was called */
     size_t path_len;             /* strlen(o.path) */
+    sio_request_cb on_request;   /* plain HTTP handler, or NULL */
+    void *on_request_ud;         /* its data */
     unsigned char rbuf[SIO_READ_CHUNK]; /* the shared read buffer */
 };
 
@@ -1490,6 +1492,53 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
     }
 }
 
+void eio_set_request_handler(eio_engine *e, sio_request_cb cb, void *ud)
+{
+    e->on_request = cb;
+    e->on_request_ud = ud;
+}
+
+sio_str sio_request_header(const sio_http_request *req, const char *name)
+{
+    return sio_http_header(req->opaque, name);
+}
+
+/* A request outside the Engine.IO path: the application's handler answers, or 404. */
+static void plain_request(eio_conn *c, const struct sio_http_req *req)
+{
+    eio_engine *e = c->e;
+    sio_http_response res = {404, "text/plain; charset=utf-8", NULL, "Not Found", 9, NULL};
+    if (e->on_request) {
+        sio_http_request r = {req->method, req->path, req->query, req};
+        e->on_request(&r, &res, e->on_request_ud);
+    }
+    int head = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    if (res.status < 100 || res.status > 599) res.status = 500;
+    int keep = sio_http_keep_alive(req);
+    char head_buf[1536];
+    size_t n = (size_t)snprintf(head_buf, sizeof head_buf, "HTTP/1.1 %d %s\r\n", res.status, sio_http_reason(res.status));
+    if (res.content_type) n += (size_t)snprintf(head_buf + n, sizeof head_buf - n, "Content-Type: %s\r\n", res.content_type);
+    n += (size_t)snprintf(head_buf + n, sizeof head_buf - n, "Content-Length: %zu\r\n%s%s\r\n", res.len,
+                          res.headers ? res.headers : "", keep ? "" : "Connection: close\r\n");
+    if (n >= sizeof head_buf) { /* extra headers too long: refuse rather than truncate */
+        n = (size_t)snprintf(head_buf, sizeof head_buf, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+        res.len = 0;
+    }
+    size_t blen = head ? 0 : res.len;
+    eio_pkt *p = eio_pkt_alloc(n + blen, 0);
+    if (p) {
+        p->raw = 1;
+        memcpy(p->data, head_buf, n);
+        if (blen) memcpy(p->data + n, res.body, blen);
+        conn_send(c, p, 0);
+        eio_pkt_unref(p);
+    } else {
+        conn_close(c, "transport error");
+    }
+    if (res.free_body) res.free_body((void *)res.body);
+    if (!keep) c->close_after = 1;
+}
+
 /* Parses and serves the HTTP requests in data[0..len), in order (pipelining), until one needs
  * more bytes, holds the connection (a polling GET), or switches it to WebSocket. Returns the
  * bytes consumed. */
@@ -1544,12 +1593,8 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
         }
         unsigned char *body = data + off + (size_t)hl;
         off += (size_t)hl + (size_t)blen;
-        if (engine) {
-            engine_request(c, &req, body, (size_t)blen);
-        } else {
-            const char *m = "Not Found";
-            respond(c, 404, 0, "text/plain", "", m, strlen(m), sio_http_keep_alive(&req) ? 0 : RESP_CLOSE);
-        }
+        if (engine) engine_request(c, &req, body, (size_t)blen);
+        else plain_request(c, &req);
     }
     return off;
 }

@@ -123,6 +123,9 @@ void eio_shutdown(eio_engine *e);
 /* 1 once shutdown has flushed (or given up on) every connection. */
 int eio_drained(const eio_engine *e);
 
+/* Sets the handler for plain HTTP requests outside the Engine.IO path (NULL: answer 404). */
+void eio_set_request_handler(eio_engine *e, sio_request_cb cb, void *ud);
+
 /* Queues one packet to the session (a reference is taken). Dropped silently when the session is
  * closing. With `volatile_` set it is also dropped when the transport cannot take it right now. */
 void eio_send(eio_session *s, eio_pkt *p, int volatile_);

@@ -446,6 +446,21 @@ static void leave_all(sio_socket *s)
     s->caprooms = 0;
 }
 
+size_t sio_room_count(sio_nsp *nsp, const char *name)
+{
+    room *r = room_find(nsp, name);
+    size_t n = r ? r->n : 0;
+    if (strlen(name) == SIO_ID_LEN && sio_find_socket(nsp, name, SIO_ID_LEN)) {
+        sio_socket *s = sio_find_socket(nsp, name, SIO_ID_LEN);
+        int member = 0;
+        for (uint32_t i = 0; r && i < r->n; i++) member |= r->members[i] == s;
+        if (!member) n++;
+    }
+    return n;
+}
+
+void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud) { eio_set_request_handler(srv->eng, cb, ud); }
+
 /* ====== Sockets ====== */
 
 const char *sio_socket_id(const sio_socket *s) { return s->id; }

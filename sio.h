@@ -297,4 +297,39 @@ int sio_op_emit(sio_op op, const char *event, const char *args);
 int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len,
                  const sio_bin *bins, int nbins);
 
+/* ====== Rooms: queries ====== */
+
+/* Number of sockets in `room` of the namespace (a socket id counts as a room of one). */
+size_t sio_room_count(sio_nsp *nsp, const char *room);
+
+/* ====== Plain HTTP: requests outside the Socket.IO path ======
+ * By default they get 404. A handler can answer them instead (static files, a health check).
+ * It runs synchronously and must not block. */
+
+/* A request, borrowed: valid until the handler returns. */
+typedef struct sio_http_request {
+    sio_str method;      /* "GET", "HEAD", ... */
+    sio_str path;        /* as sent, not percent-decoded, without the query */
+    sio_str query;       /* after '?', without it; len 0 when none */
+    const void *opaque;  /* internal: what sio_request_header() reads */
+} sio_http_request;
+
+/* The value of header `name` (case-insensitive) of the request, or {NULL,0}. */
+sio_str sio_request_header(const sio_http_request *req, const char *name);
+
+/* The answer the handler fills in. Starts as 404 "Not Found". */
+typedef struct sio_http_response {
+    int status;               /* HTTP status */
+    const char *content_type; /* Content-Type, or NULL for none */
+    const char *headers;      /* extra header lines, each ending in "\r\n", or NULL */
+    const void *body;         /* body bytes; copied when the handler returns (not sent for HEAD) */
+    size_t len;               /* body length */
+    void (*free_body)(void *body); /* if set, called on body once it has been copied */
+} sio_http_response;
+
+typedef void (*sio_request_cb)(const sio_http_request *req, sio_http_response *res, void *ud);
+
+/* Sets the handler for requests outside the Socket.IO path (one per server). */
+void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud);
+
 #endif /* SIO_H */
