@@ -785,14 +785,15 @@ static void jw_element(sio_jw *w)
     w->nonempty |= bit;
 }
 
+/* Opens a container; the one that would be JW_MAX_DEPTH + 1 deep sets err instead. */
 static void jw_open(sio_jw *w, char c)
 {
     if (w->err) return;
-    jw_element(w);
     if (w->depth >= JW_MAX_DEPTH) {
         w->err = 1;
         return;
     }
+    jw_element(w);
     jw_put(w, &c, 1);
     w->depth++;
     w->nonempty &= ~((uint64_t)1 << w->depth);
