@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "json.h"
 #include "packet.h"
 #include "ws.h"
 
@@ -269,6 +270,14 @@ typedef struct ibuf {
     size_t cap;       /* bytes allocated */
 } ibuf;
 
+/* One path served by the engine ("/socket.io/", "/engine.io/"), with its own options and the
+ * layer above it. */
+typedef struct eio_endpoint {
+    struct sio_options o;    /* options: path, timers, size limit, transports, CORS, hooks */
+    size_t path_len;         /* strlen(o.path) */
+    struct eio_callbacks cb; /* the layer above (Socket.IO, or a bare Engine.IO application) */
+} eio_endpoint;
+
 /* One TCP connection. */
 struct eio_conn {
     int fd;                   /* the socket */
@@ -291,6 +300,7 @@ struct eio_conn {
     pktq wq;                  /* write queue */
     size_t wq_off;            /* bytes of the oldest queue entry already written */
     eio_session *sess;        /* the session this connection carries (WS), probes, or polls */
+    const eio_endpoint *ep;   /* the endpoint of its current/last Engine.IO request (CORS) */
     sio_timer timer;          /* HTTP request deadline / keep-alive idle deadline */
     eio_engine *e;            /* owner */
     eio_conn *prev, *next;    /* all connections */
@@ -317,16 +327,19 @@ struct eio_session {
     uint64_t linger_by;         /* S_LINGER: when to give up waiting for the last GET */
     sio_timer timer;            /* fires at the earliest of the four deadlines */
     const char *reason;         /* why it closed (a static string) */
-    void *state_ptr;            /* the Socket.IO layer's state for this session */
+    void *state_ptr;            /* the layer above's state for this session */
+    void *app_data;             /* a bare Engine.IO application's data (sio_eio_set_data) */
     eio_engine *e;              /* owner */
+    const eio_endpoint *ep;     /* the endpoint it belongs to */
     eio_session *next_flush;    /* flush list */
     eio_session *next_close;    /* close list */
 };
 
 struct eio_engine {
     sio_loop *loop;              /* the event loop */
-    struct sio_options o;        /* options (copied) */
-    struct eio_callbacks cb;     /* the Socket.IO layer */
+    eio_endpoint eps[SIO_MAX_ENDPOINTS]; /* the paths served */
+    int neps;                    /* entries used in eps */
+    size_t max_buffer;           /* the largest max_http_buffer_size of all endpoints */
     int lfd;                     /* listening socket, -1 if none */
     int port;                    /* port bound */
     int spare_fd;                /* a reserved descriptor, given up to shed a connection at EMFILE */
@@ -338,7 +351,6 @@ struct eio_engine {
     eio_session *flush;          /* polling sessions with output for their held GET */
     eio_session *closed;         /* sessions to finish this turn */
     int shutting_down;           /* eio_shutdown() was called */
-    size_t path_len;             /* strlen(o.path) */
     sio_request_cb on_request;   /* plain HTTP handler, or NULL */
     void *on_request_ud;         /* its data */
     unsigned char rbuf[SIO_READ_CHUNK]; /* the shared read buffer */
@@ -355,22 +367,46 @@ static void ws_detach(eio_conn *c, const char *reason);
 
 /* ====== Engine lifecycle ====== */
 
-eio_engine *eio_engine_new(sio_loop *loop, const struct sio_options *o, const struct eio_callbacks *cb)
+eio_engine *eio_engine_new(sio_loop *loop, int max_sessions)
 {
     eio_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->loop = loop;
-    e->o = *o;
-    e->cb = *cb;
     e->lfd = -1;
     e->port = -1;
-    e->path_len = strlen(o->path);
     e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (eio_idtab_init(&e->sessions, (uint32_t)o->max_clients, offsetof(eio_session, sid)) < 0) {
+    if (eio_idtab_init(&e->sessions, (uint32_t)max_sessions, offsetof(eio_session, sid)) < 0) {
         free(e);
         return NULL;
     }
     return e;
+}
+
+int eio_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb)
+{
+    size_t len = o->path ? strlen(o->path) : 0;
+    if (len < 2 || o->path[0] != '/' || o->path[len - 1] != '/' || e->neps == SIO_MAX_ENDPOINTS) return SIO_ERR_INVAL;
+    for (int i = 0; i < e->neps; i++)
+        if (strcmp(e->eps[i].o.path, o->path) == 0) return SIO_ERR_INVAL;
+    eio_endpoint *ep = &e->eps[e->neps++];
+    ep->o = *o;
+    ep->path_len = len;
+    ep->cb = *cb;
+    if (o->max_http_buffer_size > e->max_buffer) e->max_buffer = o->max_http_buffer_size;
+    return 0;
+}
+
+/* The endpoint whose path prefixes `path` (the longest such), or NULL. */
+static const eio_endpoint *find_endpoint(const eio_engine *e, sio_str path)
+{
+    const eio_endpoint *best = NULL;
+    for (int i = 0; i < e->neps; i++) {
+        const eio_endpoint *ep = &e->eps[i];
+        if (path.len >= ep->path_len && memcmp(path.p, ep->o.path, ep->path_len) == 0 &&
+            (!best || ep->path_len > best->path_len))
+            best = ep;
+    }
+    return best;
 }
 
 static void conn_free(eio_conn *c);
@@ -387,7 +423,7 @@ void eio_engine_free(eio_engine *e)
     for (uint32_t i = 0; i <= e->sessions.mask; i++) {
         eio_session *s = e->sessions.slots[i];
         if (!s) continue;
-        if (s->state_ptr) e->cb.on_close(s, s->state_ptr, "server shutting down");
+        if (s->state_ptr) s->ep->cb.on_close(s, s->state_ptr, "server shutting down");
         sio_timer_stop(e->loop, &s->timer);
         q_clear(&s->q);
         free(s);
@@ -621,7 +657,7 @@ static void conn_flush(eio_conn *c)
  * one WebSocket frame of the largest message. */
 static size_t in_limit(const eio_conn *c)
 {
-    return c->e->o.max_http_buffer_size + SIO_HTTP_MAX_HEAD + 16;
+    return c->e->max_buffer + SIO_HTTP_MAX_HEAD + 16;
 }
 
 static int ibuf_append(ibuf *b, const void *p, size_t n, size_t limit)
@@ -728,13 +764,14 @@ static void on_conn_event(sio_loop *l, int fd, void *ud, int events)
 /* CORS: which Access-Control-Allow-Origin to send for a request with this Origin (A12).
  * Returns 0 when CORS is off, i + 1 to send configured origin i, -2 to reflect "*", -1 when
  * several origins are configured and the request's is none of them (only Vary is sent). */
-static int cors_pick(const eio_engine *e, sio_str origin)
+static int cors_pick(const eio_endpoint *ep, sio_str origin)
 {
-    int n = e->o.n_cors_origins;
+    if (!ep) return 0;
+    int n = ep->o.n_cors_origins;
     if (n == 0) return 0;
     if (n == 1) return 1;
     for (int i = 0; i < n; i++) {
-        const char *o = e->o.cors_origins[i];
+        const char *o = ep->o.cors_origins[i];
         if (origin.p && strlen(o) == origin.len && memcmp(o, origin.p, origin.len) == 0) return i + 1;
     }
     return -1;
@@ -742,18 +779,18 @@ static int cors_pick(const eio_engine *e, sio_str origin)
 
 /* Appends the CORS headers for choice `pick` to buf (at most cap bytes); returns bytes written.
  * `vary_extra` adds ", Access-Control-Request-Headers" to Vary (preflights that reflect them). */
-static size_t cors_headers(const eio_engine *e, int pick, char *buf, size_t cap, int vary_extra)
+static size_t cors_headers(const eio_endpoint *ep, int pick, char *buf, size_t cap, int vary_extra)
 {
-    if (pick == 0) return 0;
+    if (pick == 0 || !ep) return 0;
     size_t n = 0;
-    const char *o = pick > 0 ? e->o.cors_origins[pick - 1] : NULL;
+    const char *o = pick > 0 ? ep->o.cors_origins[pick - 1] : NULL;
     int star = o && strcmp(o, "*") == 0;
     if (o) n += (size_t)snprintf(buf + n, cap - n, "Access-Control-Allow-Origin: %s\r\n", o);
     if (!star)
         n += (size_t)snprintf(buf + n, cap - n, "Vary: Origin%s\r\n", vary_extra ? ", Access-Control-Request-Headers" : "");
     else if (vary_extra)
         n += (size_t)snprintf(buf + n, cap - n, "Vary: Access-Control-Request-Headers\r\n");
-    if (e->o.cors_credentials) n += (size_t)snprintf(buf + n, cap - n, "Access-Control-Allow-Credentials: true\r\n");
+    if (ep->o.cors_credentials) n += (size_t)snprintf(buf + n, cap - n, "Access-Control-Allow-Credentials: true\r\n");
     return n < cap ? n : cap;
 }
 
@@ -767,7 +804,7 @@ static void respond(eio_conn *c, int status, int cors, const char *ctype, const 
 {
     char head[1536];
     size_t n = (size_t)snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n", status, sio_http_reason(status));
-    n += cors_headers(c->e, cors, head + n, sizeof head - n, 0);
+    n += cors_headers(c->ep, cors, head + n, sizeof head - n, 0);
     if (ctype) n += (size_t)snprintf(head + n, sizeof head - n, "Content-Type: %s\r\n", ctype);
     n += (size_t)snprintf(head + n, sizeof head - n, "Content-Length: %zu\r\n%s%s%s\r\n", blen,
                           (flags & RESP_NOSTORE) ? "cache-control: no-store\r\n" : "", extra ? extra : "",
@@ -799,14 +836,25 @@ static void engine_error(eio_conn *c, int code, int cors, int upgrade, int statu
         respond(c, 400, cors, "text/html", "", msg, strlen(msg), RESP_CLOSE);
         return;
     }
-    char body[128];
-    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code, msg);
-    respond(c, status ? status : 400, cors, "application/json", "", body, (size_t)n, keep ? 0 : RESP_CLOSE);
+    char stack[256];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "code");
+    sio_jw_int(&w, code);
+    sio_jw_key(&w, "message");
+    sio_jw_str(&w, msg);
+    sio_jw_end(&w);
+    if (w.err) conn_close(c, "transport error");
+    else respond(c, status ? status : 400, cors, "application/json", "", w.buf, w.len, keep ? 0 : RESP_CLOSE);
+    sio_jw_free(&w);
 }
 
 /* ====== Sessions ====== */
 
 const char *eio_sid(const eio_session *s) { return s->sid; }
+void eio_set_app_data(eio_session *s, void *data) { s->app_data = data; }
+void *eio_app_data(const eio_session *s) { return s->app_data; }
 int eio_closing(const eio_session *s) { return s->state != S_OPEN; }
 
 static void sess_timeout(sio_loop *l, sio_timer *t);
@@ -845,13 +893,15 @@ static void sess_queue(eio_session *s, eio_pkt *p)
     sess_want_flush(s);
 }
 
+int eio_writable(const eio_session *s)
+{
+    if (s->state != S_OPEN) return 0;
+    return s->transport == T_WS ? (s->ws && s->ws->wq.len == 0) : (s->get && s->q.len == 0);
+}
+
 void eio_send(eio_session *s, eio_pkt *p, int volatile_)
 {
-    if (s->state != S_OPEN) return;
-    if (volatile_) {
-        int writable = s->transport == T_WS ? (s->ws && s->ws->wq.len == 0) : (s->get && s->q.len == 0);
-        if (!writable) return;
-    }
+    if (s->state != S_OPEN || (volatile_ && !eio_writable(s))) return;
     sess_queue(s, p);
 }
 
@@ -901,7 +951,7 @@ static void sess_timeout(sio_loop *l, sio_timer *t)
     }
     if (s->ping_at && now >= s->ping_at) {
         s->ping_at = 0;
-        s->pong_by = now + (uint64_t)s->e->o.ping_timeout;
+        s->pong_by = now + (uint64_t)s->ep->o.ping_timeout;
         sess_send_ctl(s, '2');
     }
     sess_rearm(s);
@@ -909,11 +959,13 @@ static void sess_timeout(sio_loop *l, sio_timer *t)
 
 /* Creates a session: id, table entry, heartbeat, Socket.IO state. Returns NULL when the table is
  * full (max_clients) or memory is short. */
-static eio_session *sess_new(eio_engine *e, int transport)
+static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transport, const struct sio_http_req *req,
+                            int fd)
 {
     eio_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->e = e;
+    s->ep = ep;
     s->transport = (uint8_t)transport;
     do eio_new_id(s->sid);
     while (eio_idtab_get(&e->sessions, s->sid, SIO_ID_LEN));
@@ -921,13 +973,20 @@ static eio_session *sess_new(eio_engine *e, int transport)
         free(s);
         return NULL;
     }
-    s->state_ptr = e->cb.on_open(s, e->cb.ud);
+    char addr[INET6_ADDRSTRLEN] = "";
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+        else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
+    }
+    s->state_ptr = ep->cb.on_open(s, req, addr, ep->cb.ud);
     if (!s->state_ptr) {
         eio_idtab_del(&e->sessions, s);
         free(s);
         return NULL;
     }
-    s->ping_at = sio_now_ms() + (uint64_t)e->o.ping_interval;
+    s->ping_at = sio_now_ms() + (uint64_t)ep->o.ping_interval;
     sess_rearm(s);
     return s;
 }
@@ -948,7 +1007,7 @@ static void sess_free(eio_session *s)
 /* The open packet (A4): 0{"sid":…,"upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…} */
 static int open_packet(const eio_session *s, char *buf, size_t cap, int upgrades)
 {
-    const struct sio_options *o = &s->e->o;
+    const struct sio_options *o = &s->ep->o;
     return snprintf(buf, cap, "0{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%d,\"pingTimeout\":%d,\"maxPayload\":%zu}",
                     s->sid, upgrades ? "\"websocket\"" : "", o->ping_interval, o->ping_timeout, o->max_http_buffer_size);
 }
@@ -959,10 +1018,10 @@ static int open_packet(const eio_session *s, char *buf, size_t cap, int upgrades
  * the session was closed by it (the caller stops processing the rest of the payload). */
 static int sess_packet(eio_session *s, const unsigned char *p, size_t len, int binary)
 {
-    eio_engine *e = s->e;
+    const eio_endpoint *ep = s->ep;
     if (s->state != S_OPEN) return -1;
     if (binary) {
-        e->cb.on_message(s, s->state_ptr, (const char *)p, len, 1);
+        ep->cb.on_message(s, s->state_ptr, (const char *)p, len, 1);
         return s->state == S_OPEN ? 0 : -1;
     }
     sio_str d;
@@ -977,12 +1036,12 @@ static int sess_packet(eio_session *s, const unsigned char *p, size_t len, int b
     case SIO_EIO_PONG:
         if (s->pong_by) {
             s->pong_by = 0;
-            s->ping_at = sio_now_ms() + (uint64_t)e->o.ping_interval;
+            s->ping_at = sio_now_ms() + (uint64_t)ep->o.ping_interval;
             sess_rearm(s);
         }
         return 0;
     case SIO_EIO_MESSAGE:
-        e->cb.on_message(s, s->state_ptr, d.p, d.len, 0);
+        ep->cb.on_message(s, s->state_ptr, d.p, d.len, 0);
         return s->state == S_OPEN ? 0 : -1;
     case SIO_EIO_OPEN:
     case SIO_EIO_UPGRADE:
@@ -996,7 +1055,7 @@ static int sess_packet(eio_session *s, const unsigned char *p, size_t len, int b
             free(bin);
             return -1;
         }
-        e->cb.on_message(s, s->state_ptr, (const char *)bin, (size_t)n, 1);
+        ep->cb.on_message(s, s->state_ptr, (const char *)bin, (size_t)n, 1);
         free(bin);
         return s->state == S_OPEN ? 0 : -1;
     }
@@ -1029,7 +1088,7 @@ static eio_conn *poll_answer(eio_session *s, char tail)
 
     char head[1024];
     size_t hn = (size_t)snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n");
-    hn += cors_headers(s->e, c->cors, head + hn, sizeof head - hn, 0);
+    hn += cors_headers(s->ep, c->cors, head + hn, sizeof head - hn, 0);
     hn += (size_t)snprintf(head + hn, sizeof head - hn,
                            "Content-Type: text/plain; charset=UTF-8\r\nContent-Length: %zu\r\ncache-control: no-store\r\n%s\r\n",
                            body, c->keep_alive ? "" : "Connection: close\r\n");
@@ -1246,7 +1305,7 @@ static void ws_close_frame(eio_conn *c, const unsigned char *p, size_t len)
 static size_t ws_process(eio_conn *c, unsigned char *data, size_t len)
 {
     size_t off = 0;
-    uint64_t max = c->e->o.max_http_buffer_size;
+    uint64_t max = c->sess ? c->sess->ep->o.max_http_buffer_size : c->e->max_buffer;
     while (off < len && !c->close_asap) {
         if (c->ws_closing) return len; /* after a close frame, data is ignored */
         struct sio_ws_frame f;
@@ -1345,7 +1404,7 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
                                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Accept: %s\r\n",
                                 accept);
-    n += cors_headers(c->e, cors, head + n, sizeof head - n, 0);
+    n += cors_headers(c->ep, cors, head + n, sizeof head - n, 0);
     n += (size_t)snprintf(head + n, sizeof head - n, "\r\n");
     eio_pkt *p = eio_pkt_alloc(n, 0);
     if (!p) {
@@ -1367,7 +1426,7 @@ static void cors_preflight(eio_conn *c, const struct sio_http_req *req, int cors
     size_t n = 0;
     char head[1536];
     size_t hn = (size_t)snprintf(head, sizeof head, "HTTP/1.1 204 No Content\r\n");
-    hn += cors_headers(c->e, cors, head + hn, sizeof head - hn, rh.p != NULL);
+    hn += cors_headers(c->ep, cors, head + hn, sizeof head - hn, rh.p != NULL);
     n = (size_t)snprintf(extra, sizeof extra, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n");
     if (rh.p && rh.len < 900) n += (size_t)snprintf(extra + n, sizeof extra - n, "Access-Control-Allow-Headers: %.*s\r\n", (int)rh.len, rh.p);
     hn += (size_t)snprintf(head + hn, sizeof head - hn, "%.*sContent-Length: 0\r\n%s\r\n", (int)n, extra,
@@ -1386,11 +1445,13 @@ static void cors_preflight(eio_conn *c, const struct sio_http_req *req, int cors
 
 /* Routes one complete request on the Engine.IO path through Node's checks, in Node's order
  * (A2), to the handshake, a session's GET/POST, or the WebSocket upgrade. */
-static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned char *body, size_t blen)
+static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio_http_req *req, unsigned char *body,
+                           size_t blen)
 {
     eio_engine *e = c->e;
+    c->ep = ep;
     int keep = sio_http_keep_alive(req);
-    int cors = cors_pick(e, sio_http_header(req, "origin"));
+    int cors = cors_pick(ep, sio_http_header(req, "origin"));
     int is_get = req->method.len == 3 && memcmp(req->method.p, "GET", 3) == 0;
     int is_post = req->method.len == 4 && memcmp(req->method.p, "POST", 4) == 0;
     int upgrade = sio_http_header(req, "upgrade").p != NULL &&
@@ -1402,8 +1463,8 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
     }
     char transport[16], eiov[8], sid[SIO_ID_LEN + 2];
     long tl = sio_http_query(req->query, "transport", transport, sizeof transport);
-    int t_poll = tl == 7 && strcmp(transport, "polling") == 0 && (e->o.transports & SIO_TRANSPORT_POLLING);
-    int t_ws = tl == 9 && strcmp(transport, "websocket") == 0 && (e->o.transports & SIO_TRANSPORT_WEBSOCKET);
+    int t_poll = tl == 7 && strcmp(transport, "polling") == 0 && (ep->o.transports & SIO_TRANSPORT_POLLING);
+    int t_ws = tl == 9 && strcmp(transport, "websocket") == 0 && (ep->o.transports & SIO_TRANSPORT_WEBSOCKET);
     if (!t_poll && !t_ws) {
         engine_error(c, 0, cors, upgrade, 0, NULL, keep);
         return;
@@ -1411,6 +1472,7 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
     long sl = sio_http_query(req->query, "sid", sid, sizeof sid);
     if (sl != -1) { /* a request of an existing session */
         eio_session *s = sl > 0 ? eio_idtab_get(&e->sessions, sid, (size_t)sl) : NULL;
+        if (s && s->ep != ep) s = NULL; /* a session of another path */
         if (!s || (s->state == S_CLOSED) || (s->state == S_LINGER && !(is_get && !upgrade))) {
             engine_error(c, 1, cors, upgrade, 0, NULL, keep);
             return;
@@ -1424,7 +1486,7 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
             c->role = ROLE_PROBE;
             c->sess = s;
             s->probe = c;
-            s->upgrade_by = sio_now_ms() + (uint64_t)e->o.upgrade_timeout;
+            s->upgrade_by = sio_now_ms() + (uint64_t)ep->o.upgrade_timeout;
             sess_rearm(s);
             return;
         }
@@ -1450,6 +1512,14 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
         engine_error(c, 3, cors, 1, 0, NULL, 0);
         return;
     }
+    if (ep->o.allow_request) { /* allowRequest (A2 step 5): code 4, 403 */
+        sio_http_request r = {req->method, req->path, req->query, req};
+        const char *why = ep->o.allow_request(&r, ep->o.allow_request_ud);
+        if (why) {
+            engine_error(c, 4, cors, upgrade, 403, why, keep);
+            return;
+        }
+    }
     long el = sio_http_query(req->query, "EIO", eiov, sizeof eiov);
     if (el != 1 || eiov[0] != '4') {
         engine_error(c, 5, cors, upgrade, 0, NULL, keep);
@@ -1466,7 +1536,7 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
         return;
     }
     if (t_ws && ws_handshake(c, req, cors) < 0) return;
-    eio_session *s = sess_new(e, t_ws ? T_WS : T_POLLING);
+    eio_session *s = sess_new(e, ep, t_ws ? T_WS : T_POLLING, req, c->fd);
     if (!s) {
         if (t_ws) { /* already switched protocols: say it with a close frame */
             c->role = ROLE_WS;
@@ -1477,7 +1547,7 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
         return;
     }
     char open[256];
-    int on = open_packet(s, open, sizeof open, t_poll && e->o.allow_upgrades && (e->o.transports & SIO_TRANSPORT_WEBSOCKET));
+    int on = open_packet(s, open, sizeof open, t_poll && ep->o.allow_upgrades && (ep->o.transports & SIO_TRANSPORT_WEBSOCKET));
     if (t_ws) {
         c->role = ROLE_WS;
         c->sess = s;
@@ -1488,7 +1558,18 @@ static void engine_request(eio_conn *c, const struct sio_http_req *req, unsigned
             eio_pkt_unref(p);
         }
     } else {
-        respond(c, 200, cors, "text/plain; charset=UTF-8", "", open, (size_t)on, RESP_NOSTORE | (keep ? 0 : RESP_CLOSE));
+        char cookie[256] = "";
+        const struct sio_options *o = &ep->o;
+        if (o->cookie_name) { /* A13: only on the polling handshake; attribute order as Node's */
+            int n = snprintf(cookie, sizeof cookie, "Set-Cookie: %s=%s", o->cookie_name, s->sid);
+            if (o->cookie_max_age > 0) n += snprintf(cookie + n, sizeof cookie - (size_t)n, "; Max-Age=%d", o->cookie_max_age);
+            if (o->cookie_path) n += snprintf(cookie + n, sizeof cookie - (size_t)n, "; Path=%s", o->cookie_path);
+            if (o->cookie_http_only) n += snprintf(cookie + n, sizeof cookie - (size_t)n, "; HttpOnly");
+            if (o->cookie_same_site) n += snprintf(cookie + n, sizeof cookie - (size_t)n, "; SameSite=%s", o->cookie_same_site);
+            if ((size_t)n + 3 > sizeof cookie) cookie[0] = '\0';
+            else snprintf(cookie + n, sizeof cookie - (size_t)n, "\r\n");
+        }
+        respond(c, 200, cors, "text/plain; charset=UTF-8", cookie, open, (size_t)on, RESP_NOSTORE | (keep ? 0 : RESP_CLOSE));
     }
 }
 
@@ -1571,20 +1652,21 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
             respond(c, 400, 0, NULL, "", NULL, 0, RESP_CLOSE);
             return len;
         }
-        int engine = req.path.len >= e->path_len && memcmp(req.path.p, e->o.path, e->path_len) == 0;
+        const eio_endpoint *ep = find_endpoint(e, req.path);
         if (framing == 1) { /* chunked bodies: not needed by any Engine.IO client */
             respond(c, 411, 0, NULL, "", NULL, 0, RESP_CLOSE);
             return len;
         }
-        uint64_t cap = engine ? e->o.max_http_buffer_size : SIO_MAX_BODY_OTHER;
+        uint64_t cap = ep ? ep->o.max_http_buffer_size : SIO_MAX_BODY_OTHER;
         if (blen > cap) { /* refuse before buffering (CVE-2020-36048); the session goes too */
-            if (engine) {
+            if (ep) {
                 char sid[SIO_ID_LEN + 2];
                 long sl = sio_http_query(req.query, "sid", sid, sizeof sid);
                 eio_session *s = sl == SIO_ID_LEN ? eio_idtab_get(&e->sessions, sid, SIO_ID_LEN) : NULL;
                 if (s) sess_close(s, "transport error");
             }
-            respond(c, 413, engine ? cors_pick(e, sio_http_header(&req, "origin")) : 0, NULL, "", NULL, 0, RESP_CLOSE);
+            c->ep = ep;
+            respond(c, 413, cors_pick(ep, sio_http_header(&req, "origin")), NULL, "", NULL, 0, RESP_CLOSE);
             return len;
         }
         if (len - off - (size_t)hl < blen) { /* wait for the whole body */
@@ -1593,7 +1675,7 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
         }
         unsigned char *body = data + off + (size_t)hl;
         off += (size_t)hl + (size_t)blen;
-        if (engine) engine_request(c, &req, body, (size_t)blen);
+        if (ep) engine_request(c, ep, &req, body, (size_t)blen);
         else plain_request(c, &req);
     }
     return off;
@@ -1616,8 +1698,7 @@ static size_t conn_process(eio_conn *c, unsigned char *data, size_t len)
  * session that still owes the client packets (or a close) lingers until its next GET. */
 static void sess_finish(eio_session *s)
 {
-    eio_engine *e = s->e;
-    e->cb.on_close(s, s->state_ptr, s->reason);
+    s->ep->cb.on_close(s, s->state_ptr, s->reason);
     s->state_ptr = NULL;
     if (s->probe) {
         eio_conn *p = s->probe;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http.h"
 #include "loop.h"
 #include "sio.h"
 
@@ -35,6 +36,9 @@
 #endif
 #ifndef SIO_CLOSE_GRACE_MS
 #define SIO_CLOSE_GRACE_MS 30000 /* a closed polling session waits this long for a last GET */
+#endif
+#ifndef SIO_MAX_ENDPOINTS
+#define SIO_MAX_ENDPOINTS 4 /* paths one server can serve ("/socket.io/", "/engine.io/", ...) */
 #endif
 #ifndef SIO_ACCEPT_PER_EVENT
 #define SIO_ACCEPT_PER_EVENT 64 /* connections accepted per listener readiness event */
@@ -96,9 +100,10 @@ typedef struct eio_session eio_session;
 
 /* What the Socket.IO layer hears from the engine. */
 struct eio_callbacks {
-    /* A session has opened; return its Socket.IO state (kept in the session), or NULL to refuse
-     * it (out of memory). */
-    void *(*on_open)(eio_session *s, void *ud);
+    /* A session has opened, from handshake request `req` (valid during the call) made from IP
+     * address `addr`; return the layer's state for it (kept in the session), or NULL to refuse it
+     * (out of memory). */
+    void *(*on_open)(eio_session *s, const struct sio_http_req *req, const char *addr, void *ud);
     /* A message arrived: text (without the leading '4') or binary. The bytes are valid until
      * the callback returns. */
     void (*on_message)(eio_session *s, void *state, const char *data, size_t len, int binary);
@@ -108,8 +113,12 @@ struct eio_callbacks {
     void *ud; /* passed to on_open */
 };
 
-/* Creates the engine on `loop` with the server options (copied). NULL on ENOMEM. */
-eio_engine *eio_engine_new(sio_loop *loop, const struct sio_options *o, const struct eio_callbacks *cb);
+/* Creates the engine on `loop`, for at most max_sessions sessions at once. NULL on ENOMEM. */
+eio_engine *eio_engine_new(sio_loop *loop, int max_sessions);
+/* Serves Engine.IO on o->path (ending in '/') with these options (copied; the strings they point
+ * to must outlive the engine) and callbacks. Returns 0 or SIO_ERR_INVAL (bad or duplicate path,
+ * SIO_MAX_ENDPOINTS reached). */
+int eio_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb);
 void eio_engine_free(eio_engine *e);
 /* Starts listening; see sio_server_listen(). */
 int eio_listen(eio_engine *e, const char *host, int port, char *err);
@@ -129,6 +138,9 @@ void eio_set_request_handler(eio_engine *e, sio_request_cb cb, void *ud);
 /* Queues one packet to the session (a reference is taken). Dropped silently when the session is
  * closing. With `volatile_` set it is also dropped when the transport cannot take it right now. */
 void eio_send(eio_session *s, eio_pkt *p, int volatile_);
+/* 1 if a packet queued now would go out at once: an open session whose WebSocket has nothing
+ * queued, or whose polling GET is waiting with nothing queued (what `volatile` checks). */
+int eio_writable(const eio_session *s);
 /* Closes the session from the server side ("forced close" and friends): queued packets are
  * still delivered, then the close packet/frame. Safe from any callback. */
 void eio_close(eio_session *s, const char *reason);
@@ -136,5 +148,8 @@ void eio_close(eio_session *s, const char *reason);
 const char *eio_sid(const eio_session *s);
 /* 1 if the session is closing or closed (sending is useless). */
 int eio_closing(const eio_session *s);
+/* A pointer of application data per session (for bare Engine.IO users). */
+void eio_set_app_data(eio_session *s, void *data);
+void *eio_app_data(const eio_session *s);
 
 #endif /* SIO_EIO_H */

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eio.h"
+#include "http.h"
 #include "loop.h"
 #include "packet.h"
 
@@ -69,6 +71,25 @@ struct pending_ack {
     struct pending_ack *next; /* next pending ack of the socket */
 };
 
+/* Hooks few sockets use, allocated on first use to keep the socket small. */
+struct sock_hooks {
+    sio_event_cb on_any;              /* socket.onAny */
+    void *on_any_ud;                  /* its data */
+    sio_event_cb on_any_out;          /* socket.onAnyOutgoing */
+    void *on_any_out_ud;              /* its data */
+    sio_disconnect_cb on_disconnecting; /* socket.on("disconnecting") */
+    void *on_disconnecting_ud;        /* its data */
+};
+
+/* What the session's first request told us (socket.handshake), one allocation per session. */
+struct handshake {
+    int64_t time;                  /* ms since the epoch when the session opened */
+    char addr[46];                 /* peer IP address (INET6_ADDRSTRLEN) */
+    uint32_t head_len;             /* bytes of the request head in text[] */
+    uint32_t url_off;              /* offset of the NUL-terminated URL in text[] */
+    char text[];                   /* the request head (re-parsed on lookup), NUL, the URL, NUL */
+};
+
 struct sio_socket {
     char id[SIO_ID_LEN + 1];        /* socket id (key in the socket table) */
     sio_nsp *nsp;                   /* namespace */
@@ -85,7 +106,10 @@ struct sio_socket {
     sio_disconnect_cb on_disc;      /* disconnect handler */
     void *on_disc_ud;               /* its data */
     void *data;                     /* application data */
-    sio_str auth;                   /* CONNECT payload, only while connecting */
+    sio_str auth;                   /* CONNECT payload: "{}" or auth_copy */
+    char *auth_copy;                /* owned copy of a non-empty auth payload */
+    char *reject_data;              /* sio_reject_data() JSON for the CONNECT_ERROR, while connecting */
+    struct sock_hooks *hooks;       /* rarely used hooks, or NULL */
     const char *gone_reason;        /* why it was disconnected (static string) */
     uint64_t sent_mark;             /* broadcast epoch that already reached this socket */
     uint64_t skip_mark;             /* broadcast epoch that excludes this socket */
@@ -106,6 +130,9 @@ struct sio_nsp {
     uint32_t rmask;                  /* rtab size - 1 */
     uint32_t nrooms;                 /* rooms that exist */
     int64_t next_ack_id;             /* ack ids for server emits, shared by the namespace (Node) */
+    sio_nsp_match_cb match;          /* dynamic parent: which names to create (NULL otherwise) */
+    void *match_ud;                  /* its data */
+    sio_nsp *parent;                 /* for a dynamic child: the parent whose handlers it runs */
     sio_nsp *next;                   /* next namespace */
 };
 
@@ -115,11 +142,19 @@ struct client {
     eio_session *sess;        /* the session */
     sio_socket *sockets;      /* connected sockets, one per namespace */
     sio_timer connect_timer;  /* connectTimeout, until the first CONNECT succeeds */
+    struct handshake *hs;     /* socket.handshake data */
     char *bin_head;           /* a BINARY_EVENT/ACK waiting for attachments (copied text) */
     size_t bin_head_len;      /* its length */
     int bin_need;             /* attachments announced */
     int bin_have;             /* attachments received */
     sio_bin bins[SIO_MAX_ATTACHMENTS]; /* received attachments (owned copies) */
+};
+
+/* A bare endpoint: the application's handlers, kept as the endpoint's callback data. */
+struct bare_ep {
+    struct sio_eio_handlers h; /* the application's handlers */
+    void *ud;                  /* their data */
+    struct bare_ep *next;      /* the server's other bare endpoints (freed with it) */
 };
 
 struct sio_server {
@@ -131,6 +166,7 @@ struct sio_server {
     sio_socket *dead;      /* sockets to finish at the end of the turn */
     uint64_t epoch;        /* broadcast counter, for "each socket once" */
     int stop_fd;           /* eventfd written by sio_server_stop() */
+    struct bare_ep *bare;  /* bare Engine.IO endpoints (sio_eio_attach) */
     volatile int stopping; /* set once stop was requested */
 };
 
@@ -162,6 +198,9 @@ void sio_options_init(struct sio_options *o)
     o->max_clients = SIO_MAX_CLIENTS_DEFAULT;
     o->allow_upgrades = 1;
     o->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
+    o->cookie_path = "/";
+    o->cookie_same_site = "Lax";
+    o->cookie_http_only = 1;
 }
 
 /* ====== Encoding ======
@@ -235,35 +274,52 @@ static int args_check(const char *args, size_t len)
     }
 }
 
-/* Builds the packets of one emit: the JSON packet, then one binary packet per attachment.
- * Returns the number of packets in out[] (1 + nbins), or an SIO_ERR_*. */
-static int build_emit(const sio_nsp *nsp, const char *event, int64_t ack_id, const char *args, size_t args_len,
-                      const sio_bin *bins, int nbins, eio_pkt **out)
+/* One emit, encoded: the JSON packet and one binary packet per attachment, plus the event as
+ * onAnyOutgoing listeners see it. */
+struct emit {
+    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS]; /* the packets, shared by every recipient */
+    int n;                               /* how many */
+    int is_event;                        /* 1 for EVENT/BINARY_EVENT, 0 for acks */
+    sio_event ev;                        /* name, args, attachments (for onAnyOutgoing) */
+};
+
+/* Builds the packets of one emit (event == NULL: an ack). Returns 0 or an SIO_ERR_*; on success
+ * release them with emit_release(). */
+static int build_emit(struct emit *em, const sio_nsp *nsp, const char *event, int64_t ack_id, const char *args,
+                      size_t args_len, const sio_bin *bins, int nbins)
 {
     if (nbins < 0 || nbins > SIO_MAX_ATTACHMENTS || (nbins && !bins)) return SIO_ERR_INVAL;
     if (event && sio_packet_reserved(event, strlen(event))) return SIO_ERR_INVAL;
     if (!args) args_len = 0;
-    if (args_check(args, args_len) < 0) return SIO_ERR_INVAL;
-    out[0] = encode_msg(nsp, event, ack_id, args, args_len, nbins);
-    if (!out[0]) return SIO_ERR_NOMEM;
+    int argc = args_check(args, args_len);
+    if (argc < 0) return SIO_ERR_INVAL;
+    em->p[0] = encode_msg(nsp, event, ack_id, args, args_len, nbins);
+    if (!em->p[0]) return SIO_ERR_NOMEM;
     for (int i = 0; i < nbins; i++) {
-        out[i + 1] = eio_pkt_new(bins[i].data, bins[i].len, 1);
-        if (!out[i + 1]) {
-            for (int j = 0; j <= i; j++) eio_pkt_unref(out[j]);
+        em->p[i + 1] = eio_pkt_new(bins[i].data, bins[i].len, 1);
+        if (!em->p[i + 1]) {
+            for (int j = 0; j <= i; j++) eio_pkt_unref(em->p[j]);
             return SIO_ERR_NOMEM;
         }
     }
-    return 1 + nbins;
+    em->n = 1 + nbins;
+    em->is_event = event != NULL;
+    em->ev = (sio_event){event ? event : "", {args ? args : "", args_len}, argc, bins, nbins, ack_id};
+    return 0;
 }
 
-static void send_pkts(sio_socket *s, eio_pkt **p, int n, int volatile_)
+/* Queues an emit's packets to socket s (the first one volatile if asked: attachments follow
+ * their packet or not at all) and tells its onAnyOutgoing listener. */
+static void send_emit(sio_socket *s, const struct emit *em, int volatile_)
 {
-    for (int i = 0; i < n; i++) eio_send(s->cl->sess, p[i], volatile_ && i == 0);
+    if (volatile_ && !eio_writable(s->cl->sess)) return;
+    for (int i = 0; i < em->n; i++) eio_send(s->cl->sess, em->p[i], 0);
+    if (em->is_event && s->hooks && s->hooks->on_any_out) s->hooks->on_any_out(s, &em->ev, s->hooks->on_any_out_ud);
 }
 
-static void unref_pkts(eio_pkt **p, int n)
+static void emit_release(struct emit *em)
 {
-    for (int i = 0; i < n; i++) eio_pkt_unref(p[i]);
+    for (int i = 0; i < em->n; i++) eio_pkt_unref(em->p[i]);
 }
 
 /* ====== Namespaces ====== */
@@ -290,6 +346,41 @@ sio_nsp *sio_of(sio_server *srv, const char *name)
     srv->nsps = n;
     return n;
 }
+
+sio_nsp *sio_of_match(sio_server *srv, sio_nsp_match_cb match, void *ud)
+{
+    if (!match) return NULL;
+    sio_nsp *n = calloc(1, sizeof *n);
+    if (!n) return NULL;
+    strcpy(n->name, "(dynamic)"); /* never matches a CONNECT: names start with '/' */
+    n->name_len = strlen(n->name);
+    n->srv = srv;
+    n->match = match;
+    n->match_ud = ud;
+    n->next = srv->nsps;
+    srv->nsps = n;
+    return n;
+}
+
+/* For a CONNECT to a namespace that does not exist: a child created through the first dynamic
+ * parent whose predicate accepts the name, or NULL. */
+static sio_nsp *nsp_dynamic(sio_server *srv, const char *name, size_t len)
+{
+    char buf[SIO_MAX_NSP_NAME + 1];
+    if (len > SIO_MAX_NSP_NAME) return NULL;
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    if (strlen(buf) != len) return NULL; /* a NUL inside the name */
+    for (sio_nsp *p = srv->nsps; p; p = p->next) {
+        if (!p->match || !p->match(buf, p->match_ud)) continue;
+        sio_nsp *child = sio_of(srv, buf);
+        if (child) child->parent = p;
+        return child;
+    }
+    return NULL;
+}
+
+const char *sio_nsp_name(const sio_nsp *nsp) { return nsp->name; }
 
 void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud)
 {
@@ -466,6 +557,89 @@ void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud) { eio_set_requ
 const char *sio_socket_id(const sio_socket *s) { return s->id; }
 sio_nsp *sio_socket_nsp(const sio_socket *s) { return s->nsp; }
 sio_str sio_handshake_auth(const sio_socket *s) { return s->auth; }
+
+sio_str sio_handshake_header(const sio_socket *s, const char *name)
+{
+    const struct handshake *hs = s->cl ? s->cl->hs : NULL;
+    if (!hs) return (sio_str){NULL, 0};
+    struct sio_http_header hdrs[SIO_HTTP_MAX_HEADERS];
+    struct sio_http_req req;
+    req.headers = hdrs;
+    req.num_headers = SIO_HTTP_MAX_HEADERS;
+    if (sio_http_parse(hs->text, hs->head_len, &req, 0) <= 0) return (sio_str){NULL, 0};
+    return sio_http_header(&req, name);
+}
+
+const char *sio_handshake_url(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->text + s->cl->hs->url_off : ""; }
+
+long sio_handshake_query(const sio_socket *s, const char *key, char *dst, size_t cap)
+{
+    const char *url = sio_handshake_url(s);
+    const char *q = strchr(url, '?');
+    return sio_http_query(q ? (sio_str){q + 1, strlen(q + 1)} : (sio_str){"", 0}, key, dst, cap);
+}
+
+const char *sio_handshake_address(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->addr : ""; }
+int64_t sio_handshake_time(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->time : 0; }
+
+int sio_reject_data(sio_socket *s, const char *data_json)
+{
+    if (!data_json || sio_json_value_end(data_json, strlen(data_json), 0) != (long)strlen(data_json)) return SIO_ERR_INVAL;
+    free(s->reject_data);
+    s->reject_data = strdup(data_json);
+    return s->reject_data ? 0 : SIO_ERR_NOMEM;
+}
+
+int sio_socket_connected(const sio_socket *s) { return s->connected && !s->gone; }
+
+int sio_socket_in(const sio_socket *s, const char *room)
+{
+    if (strcmp(room, s->id) == 0) return 1;
+    for (uint16_t i = 0; i < s->nrooms; i++)
+        if (strcmp(s->rooms[i].r->name, room) == 0) return 1;
+    return 0;
+}
+
+int sio_socket_rooms(const sio_socket *s, const char **out, int max)
+{
+    int n = 0;
+    if (n < max) out[n] = s->id;
+    n++;
+    for (uint16_t i = 0; i < s->nrooms; i++, n++)
+        if (n < max) out[n] = s->rooms[i].r->name;
+    return n;
+}
+
+/* The socket's hooks, allocated on first use; NULL when out of memory. */
+static struct sock_hooks *hooks_of(sio_socket *s)
+{
+    if (!s->hooks) s->hooks = calloc(1, sizeof *s->hooks);
+    return s->hooks;
+}
+
+void sio_socket_on_disconnecting(sio_socket *s, sio_disconnect_cb cb, void *ud)
+{
+    struct sock_hooks *h = hooks_of(s);
+    if (!h) return;
+    h->on_disconnecting = cb;
+    h->on_disconnecting_ud = ud;
+}
+
+void sio_socket_on_any(sio_socket *s, sio_event_cb cb, void *ud)
+{
+    struct sock_hooks *h = hooks_of(s);
+    if (!h) return;
+    h->on_any = cb;
+    h->on_any_ud = ud;
+}
+
+void sio_socket_on_any_outgoing(sio_socket *s, sio_event_cb cb, void *ud)
+{
+    struct sock_hooks *h = hooks_of(s);
+    if (!h) return;
+    h->on_any_out = cb;
+    h->on_any_out_ud = ud;
+}
 void sio_socket_set_data(sio_socket *s, void *data) { s->data = data; }
 void *sio_socket_data(const sio_socket *s) { return s->data; }
 
@@ -507,6 +681,8 @@ static void socket_finish(sio_socket *s, const char *reason)
     sio_socket **pp = &cl->sockets;
     while (*pp && *pp != s) pp = &(*pp)->next_in_client;
     if (*pp) *pp = s->next_in_client;
+    if (s->connected && s->hooks && s->hooks->on_disconnecting) /* still in its rooms (B5) */
+        s->hooks->on_disconnecting(s, reason, s->hooks->on_disconnecting_ud);
     s->gone = 1;
     if (s->connected) {
         sio_nsp *nsp = s->nsp;
@@ -532,6 +708,9 @@ static void socket_finish(sio_socket *s, const char *reason)
         free(h);
     }
     leave_all(s);
+    free(s->hooks);
+    free(s->auth_copy);
+    free(s->reject_data);
     free(s);
 }
 
@@ -584,11 +763,11 @@ int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_le
 {
     if (!s || !event) return SIO_ERR_INVAL;
     if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
-    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
-    int n = build_emit(s->nsp, event, -1, args, args_len, bins, nbins, p);
-    if (n < 0) return n;
-    send_pkts(s, p, n, 0);
-    unref_pkts(p, n);
+    struct emit em;
+    int rc = build_emit(&em, s->nsp, event, -1, args, args_len, bins, nbins);
+    if (rc < 0) return rc;
+    send_emit(s, &em, 0);
+    emit_release(&em);
     return 0;
 }
 
@@ -616,12 +795,12 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int ti
     if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct pending_ack *a = calloc(1, sizeof *a);
     if (!a) return SIO_ERR_NOMEM;
-    eio_pkt *p[1];
+    struct emit em;
     int64_t id = s->nsp->next_ack_id;
-    int n = build_emit(s->nsp, event, id, args, args ? strlen(args) : 0, NULL, 0, p);
-    if (n < 0) {
+    int rc = build_emit(&em, s->nsp, event, id, args, args ? strlen(args) : 0, NULL, 0);
+    if (rc < 0) {
         free(a);
-        return n;
+        return rc;
     }
     s->nsp->next_ack_id++;
     a->id = id;
@@ -631,8 +810,8 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int ti
     a->next = s->acks;
     s->acks = a;
     if (timeout_ms > 0) sio_timer_set(s->nsp->srv->loop, &a->timer, sio_now_ms() + (uint64_t)timeout_ms, ack_timeout);
-    send_pkts(s, p, n, 0);
-    unref_pkts(p, n);
+    send_emit(s, &em, 0);
+    emit_release(&em);
     return 0;
 }
 
@@ -649,11 +828,11 @@ int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_l
     if (ev->ack_id < 0 || ctx->acked) return 0;
     ctx->acked = 1;
     if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
-    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
-    int n = build_emit(s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins, p);
-    if (n < 0) return n;
-    send_pkts(s, p, n, 0);
-    unref_pkts(p, n);
+    struct emit em;
+    int rc = build_emit(&em, s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins);
+    if (rc < 0) return rc;
+    send_emit(s, &em, 0);
+    emit_release(&em);
     return 0;
 }
 
@@ -709,43 +888,222 @@ static void room_each(sio_nsp *nsp, const char *name, void (*fn)(sio_socket *, v
     }
 }
 
-struct bcast {
-    uint64_t epoch; /* this broadcast's mark */
-    eio_pkt **p;    /* its packets */
-    int n;          /* how many */
-    int vol;        /* volatile */
-    int count;      /* recipients reached */
+/* One pass over a selection (B8): sockets in any target room (or all), minus those in any
+ * excluded room, each once, thanks to per-socket epoch marks (no set to allocate). */
+struct selection {
+    uint64_t epoch;                      /* this pass's mark */
+    void (*fn)(sio_socket *s, void *ud); /* called for each selected socket */
+    void *ud;                            /* its data */
+    int count;                           /* sockets selected */
 };
 
-static void mark_skip(sio_socket *s, void *ud) { s->skip_mark = ((struct bcast *)ud)->epoch; }
+static void mark_skip(sio_socket *s, void *ud) { s->skip_mark = ((struct selection *)ud)->epoch; }
 
-/* Sends the broadcast to s unless s is excluded, gone, or already served. */
+static void visit(sio_socket *s, void *ud)
+{
+    struct selection *sel = ud;
+    if (s->gone || s->skip_mark == sel->epoch || s->sent_mark == sel->epoch) return;
+    s->sent_mark = sel->epoch;
+    sel->count++;
+    sel->fn(s, sel->ud);
+}
+
+/* Calls fn for every socket op selects. fn must not free sockets (killing them is fine: they
+ * are freed at the end of the turn). Returns the count. */
+static int select_each(const sio_op *op, void (*fn)(sio_socket *, void *), void *ud)
+{
+    struct selection sel = {++op->nsp->srv->epoch, fn, ud, 0};
+    for (int i = 0; i < op->nexcept; i++) room_each(op->nsp, op->except[i], mark_skip, &sel);
+    if (op->nrooms == 0) {
+        for (sio_socket *s = op->nsp->first; s; s = s->next) visit(s, &sel);
+    } else {
+        for (int i = 0; i < op->nrooms; i++) room_each(op->nsp, op->rooms[i], visit, &sel);
+    }
+    return sel.count;
+}
+
+struct bcast {
+    const struct emit *em; /* what to send */
+    int vol;               /* volatile */
+};
+
 static void deliver(sio_socket *s, void *ud)
 {
     struct bcast *b = ud;
-    if (s->gone || s->skip_mark == b->epoch || s->sent_mark == b->epoch) return;
-    s->sent_mark = b->epoch;
-    send_pkts(s, b->p, b->n, b->vol);
-    b->count++;
+    send_emit(s, b->em, b->vol);
 }
 
 int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len, const sio_bin *bins, int nbins)
 {
     if (!op.nsp || !event) return SIO_ERR_INVAL;
     if (op.flags & SIO_OP_OVERFLOW) return SIO_ERR_LIMIT;
-    eio_pkt *p[1 + SIO_MAX_ATTACHMENTS];
-    int n = build_emit(op.nsp, event, -1, args, args_len, bins, nbins, p);
-    if (n < 0) return n;
-    sio_server *srv = op.nsp->srv;
-    struct bcast b = {++srv->epoch, p, n, (op.flags & SIO_OP_VOLATILE) != 0, 0};
-    for (int i = 0; i < op.nexcept; i++) room_each(op.nsp, op.except[i], mark_skip, &b);
-    if (op.nrooms == 0) {
-        for (sio_socket *s = op.nsp->first; s; s = s->next) deliver(s, &b);
-    } else {
-        for (int i = 0; i < op.nrooms; i++) room_each(op.nsp, op.rooms[i], deliver, &b);
+    struct emit em;
+    int rc = build_emit(&em, op.nsp, event, -1, args, args_len, bins, nbins);
+    if (rc < 0) return rc;
+    struct bcast b = {&em, (op.flags & SIO_OP_VOLATILE) != 0};
+    int count = select_each(&op, deliver, &b);
+    emit_release(&em);
+    return count;
+}
+
+sio_op sio_local(sio_op op)
+{
+    op.flags |= SIO_OP_LOCAL;
+    return op;
+}
+
+/* The selection copied into an array first, so that fn may change rooms (which the selection
+ * pass walks) or disconnect sockets. */
+struct collect {
+    sio_socket **v; /* sockets */
+    int n, cap;     /* used, allocated */
+    int nomem;      /* an allocation failed */
+};
+
+static void collect_one(sio_socket *s, void *ud)
+{
+    struct collect *c = ud;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 16;
+        sio_socket **v = realloc(c->v, (size_t)cap * sizeof *v);
+        if (!v) {
+            c->nomem = 1;
+            return;
+        }
+        c->v = v;
+        c->cap = cap;
     }
-    unref_pkts(p, n);
-    return b.count;
+    c->v[c->n++] = s;
+}
+
+int sio_op_each(sio_op op, void (*fn)(sio_socket *s, void *ud), void *ud)
+{
+    if (!op.nsp || !fn) return SIO_ERR_INVAL;
+    if (op.flags & SIO_OP_OVERFLOW) return SIO_ERR_LIMIT;
+    struct collect c = {0};
+    select_each(&op, collect_one, &c);
+    if (c.nomem) {
+        free(c.v);
+        return SIO_ERR_NOMEM;
+    }
+    for (int i = 0; i < c.n; i++)
+        if (!c.v[i]->gone) fn(c.v[i], ud);
+    free(c.v);
+    return c.n;
+}
+
+static void join_fn(sio_socket *s, void *ud) { sio_join(s, ud); }
+static void leave_fn(sio_socket *s, void *ud) { sio_leave(s, ud); }
+static void disconnect_fn(sio_socket *s, void *ud) { sio_disconnect(s, ud != NULL); }
+
+int sio_op_join(sio_op op, const char *room) { return sio_op_each(op, join_fn, (void *)room); }
+int sio_op_leave(sio_op op, const char *room) { return sio_op_each(op, leave_fn, (void *)room); }
+int sio_op_disconnect(sio_op op, int close_session) { return sio_op_each(op, disconnect_fn, close_session ? (void *)1 : NULL); }
+
+/* ---- Broadcast with acks ---- */
+
+/* One io.timeout(ms).emit(…, cb): every recipient's pending ack points here. */
+struct bcast_ack {
+    int expected;      /* recipients */
+    int received;      /* answers so far */
+    int refs;          /* pending acks still pointing here, + 1 until done */
+    int done;          /* cb has run */
+    sio_jw responses;  /* "[r1,r2," so far (closed when reported) */
+    sio_op_ack_cb cb;  /* the application's callback */
+    void *ud;          /* its data */
+    sio_timer timer;   /* the timeout */
+    sio_server *srv;   /* owner (for the timer) */
+};
+
+static void bcast_ack_unref(struct bcast_ack *b)
+{
+    if (--b->refs) return;
+    sio_jw_free(&b->responses);
+    free(b);
+}
+
+/* Reports the result once: the responses gathered so far as a JSON array. */
+static void bcast_ack_finish(struct bcast_ack *b, int err)
+{
+    if (b->done) return;
+    b->done = 1;
+    sio_timer_stop(b->srv->loop, &b->timer);
+    sio_jw_end(&b->responses);
+    sio_str r = b->responses.err ? (sio_str){"[]", 2} : (sio_str){b->responses.buf, b->responses.len};
+    b->cb(err, r, b->ud);
+    bcast_ack_unref(b);
+}
+
+static void bcast_ack_timeout(sio_loop *l, sio_timer *t)
+{
+    (void)l;
+    struct bcast_ack *b = (struct bcast_ack *)((char *)t - offsetof(struct bcast_ack, timer));
+    bcast_ack_finish(b, b->expected == 0 ? 0 : SIO_ERR_TIMEOUT);
+}
+
+/* A recipient answered (err 0), or went away (SIO_ERR_CLOSED): count its first argument. */
+static void bcast_ack_reply(sio_socket *s, int err, const sio_event *reply, void *ud)
+{
+    (void)s;
+    struct bcast_ack *b = ud;
+    if (!err && !b->done) {
+        sio_str first = sio_arg(reply, 0);
+        if (first.p) sio_jw_raw(&b->responses, first.p, first.len);
+        else sio_jw_null(&b->responses);
+        if (++b->received == b->expected) bcast_ack_finish(b, 0);
+    }
+    bcast_ack_unref(b);
+}
+
+struct bcast_ack_send {
+    const struct emit *em;   /* the packet, with the shared ack id */
+    struct bcast_ack *b;     /* the collector */
+    int64_t id;              /* the ack id */
+};
+
+static void deliver_with_ack(sio_socket *s, void *ud)
+{
+    struct bcast_ack_send *x = ud;
+    struct pending_ack *a = calloc(1, sizeof *a);
+    if (!a) return; /* this recipient is skipped; the timeout will report it missing */
+    a->id = x->id;
+    a->cb = bcast_ack_reply;
+    a->ud = x->b;
+    a->s = s;
+    a->next = s->acks;
+    s->acks = a;
+    x->b->refs++;
+    x->b->expected++;
+    send_emit(s, x->em, 0);
+}
+
+int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int timeout_ms, sio_op_ack_cb cb, void *ud)
+{
+    if (!op.nsp || !event || !cb || timeout_ms <= 0) return SIO_ERR_INVAL;
+    if (op.flags & SIO_OP_OVERFLOW) return SIO_ERR_LIMIT;
+    struct bcast_ack *b = calloc(1, sizeof *b);
+    if (!b) return SIO_ERR_NOMEM;
+    int64_t id = op.nsp->next_ack_id;
+    struct emit em;
+    int rc = build_emit(&em, op.nsp, event, id, args, args ? strlen(args) : 0, NULL, 0);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    op.nsp->next_ack_id++;
+    b->refs = 1;
+    b->cb = cb;
+    b->ud = ud;
+    b->srv = op.nsp->srv;
+    sio_jw_init(&b->responses, NULL, 0);
+    sio_jw_arr(&b->responses);
+    struct bcast_ack_send x = {&em, b, id};
+    select_each(&op, deliver_with_ack, &x);
+    emit_release(&em);
+    /* No recipient: report "[]" at once, from the next turn's timers (never synchronously). */
+    uint64_t when = sio_now_ms() + (b->expected ? (uint64_t)timeout_ms : 0);
+    sio_timer_set(b->srv->loop, &b->timer, when, bcast_ack_timeout);
+    return b->expected;
 }
 
 int sio_op_emit(sio_op op, const char *event, const char *args)
@@ -756,7 +1114,7 @@ int sio_op_emit(sio_op op, const char *event, const char *args)
 /* ====== Receiving: connect ====== */
 
 /* CONNECT_ERROR {"message": msg} to the client for namespace nsp_name. */
-static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len, const char *msg)
+static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len, const char *msg, const char *data)
 {
     char stack[256];
     sio_jw w;
@@ -769,6 +1127,10 @@ static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len,
     sio_jw_obj(&w);
     sio_jw_key(&w, "message");
     sio_jw_str(&w, msg);
+    if (data) {
+        sio_jw_key(&w, "data");
+        sio_jw_raw(&w, data, strlen(data));
+    }
     sio_jw_end(&w);
     eio_pkt *p = jw_to_pkt(&w);
     if (p) {
@@ -783,8 +1145,9 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
 {
     sio_server *srv = cl->srv;
     sio_nsp *nsp = nsp_find(srv, name, name_len);
+    if (!nsp) nsp = nsp_dynamic(srv, name, name_len);
     if (!nsp) {
-        send_connect_error(cl, name, name_len, "Invalid namespace");
+        send_connect_error(cl, name, name_len, "Invalid namespace", NULL);
         return;
     }
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
@@ -802,20 +1165,34 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     while (eio_idtab_get(&srv->sockets, s->id, SIO_ID_LEN));
     s->nsp = nsp;
     s->cl = cl;
-    s->auth = auth.len ? auth : (sio_str){"{}", 2};
-    for (int i = 0; i < nsp->nmws; i++) {
-        const char *err = nsp->mws[i].cb(s, nsp->mws[i].ud);
-        if (err) {
-            send_connect_error(cl, name, name_len, err);
+    s->auth = (sio_str){"{}", 2};
+    if (auth.len) {
+        s->auth_copy = malloc(auth.len);
+        if (!s->auth_copy) {
             free(s);
+            eio_close(cl->sess, "forced close");
             return;
         }
+        memcpy(s->auth_copy, auth.p, auth.len);
+        s->auth = (sio_str){s->auth_copy, auth.len};
     }
-    if (eio_idtab_put(&srv->sockets, s) < 0) {
-        send_connect_error(cl, name, name_len, "Server is full");
+    /* A dynamic child runs its parent's middleware first, then its own (Node's order). */
+    const char *err = NULL;
+    for (int pass = 0; pass < 2 && !err; pass++) {
+        const sio_nsp *m = pass == 0 ? nsp->parent : nsp;
+        for (int i = 0; m && i < m->nmws && !err; i++) err = m->mws[i].cb(s, m->mws[i].ud);
+    }
+    if (!err && eio_idtab_put(&srv->sockets, s) < 0) err = "Server is full";
+    if (err) {
+        send_connect_error(cl, name, name_len, err, s->reject_data);
+        free(s->reject_data);
+        free(s->auth_copy);
+        free(s->hooks);
         free(s);
         return;
     }
+    free(s->reject_data);
+    s->reject_data = NULL;
     s->connected = 1;
     s->prev = nsp->last;
     if (nsp->last) nsp->last->next = s;
@@ -834,7 +1211,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         eio_pkt_unref(p);
     }
     if (nsp->on_conn) nsp->on_conn(s, nsp->on_conn_ud);
-    s->auth = (sio_str){NULL, 0};
+    else if (nsp->parent && nsp->parent->on_conn) nsp->parent->on_conn(s, nsp->parent->on_conn_ud);
 }
 
 /* ====== Receiving: the packet decoder ====== */
@@ -880,7 +1257,8 @@ static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bi
     }
     if (r < 0) return -1;
     ctx.ev.args = args_start ? (sio_str){args_start, (size_t)(args_end - args_start)} : (sio_str){"", 0};
-    if (nt == SIO_JSON_NONE) return 0; /* a name too long for any handler */
+    if (s->hooks && s->hooks->on_any) s->hooks->on_any(s, &ctx.ev, s->hooks->on_any_ud);
+    if (nt == SIO_JSON_NONE || s->gone) return 0; /* a name too long for any handler */
     for (struct handler *hd = s->handlers; hd; hd = hd->next) {
         if (strcmp(hd->name, name) == 0) {
             hd->cb(s, &ctx.ev, hd->ud);
@@ -996,11 +1374,43 @@ static void connect_timeout(sio_loop *l, sio_timer *t)
     if (!cl->sockets) eio_close(cl->sess, "forced server close");
 }
 
-static void *on_open(eio_session *sess, void *ud)
+/* Copies what socket.handshake needs from the session's first request: the head (re-parsed on
+ * lookup, so nothing is indexed up front), the URL, the address and the time. */
+static struct handshake *handshake_new(const struct sio_http_req *req, const char *addr)
+{
+    size_t head = 0;
+    if (req->headers && req->num_headers) {
+        const struct sio_http_header *last = &req->headers[req->num_headers - 1];
+        head = (size_t)(last->value.p + last->value.len - req->method.p);
+    } else {
+        head = (size_t)(req->target.p + req->target.len - req->method.p) + 9; /* " HTTP/1.x" */
+    }
+    head += 4; /* the CRLF ending the last line, and the empty line */
+    struct handshake *hs = malloc(sizeof *hs + head + 1 + req->target.len + 1);
+    if (!hs) return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hs->time = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    snprintf(hs->addr, sizeof hs->addr, "%s", addr);
+    memcpy(hs->text, req->method.p, head);
+    hs->head_len = (uint32_t)head;
+    hs->text[head] = '\0';
+    hs->url_off = (uint32_t)head + 1;
+    memcpy(hs->text + hs->url_off, req->target.p, req->target.len);
+    hs->text[hs->url_off + req->target.len] = '\0';
+    return hs;
+}
+
+static void *on_open(eio_session *sess, const struct sio_http_req *req, const char *addr, void *ud)
 {
     sio_server *srv = ud;
     client *cl = calloc(1, sizeof *cl);
     if (!cl) return NULL;
+    cl->hs = handshake_new(req, addr);
+    if (!cl->hs) {
+        free(cl);
+        return NULL;
+    }
     cl->srv = srv;
     cl->sess = sess;
     sio_timer_set(srv->loop, &cl->connect_timer, sio_now_ms() + (uint64_t)srv->o.connect_timeout, connect_timeout);
@@ -1025,6 +1435,7 @@ static void on_close(eio_session *sess, void *state, const char *reason)
         socket_finish(s, s->gone_reason ? s->gone_reason : reason);
     }
     bin_reset(cl);
+    free(cl->hs);
     free(cl);
 }
 
@@ -1067,14 +1478,13 @@ sio_server *sio_server_new(const struct sio_options *opts)
     if (opts) srv->o = *opts;
     else sio_options_init(&srv->o);
     if (srv->o.max_clients <= 0) srv->o.max_clients = SIO_MAX_CLIENTS_DEFAULT;
-    if (!srv->o.path) srv->o.path = "/socket.io/";
     srv->stop_fd = -1;
     int setsize = srv->o.max_clients * 2 + 1024;
     srv->loop = sio_loop_new(setsize < 65536 ? 65536 : setsize);
     struct eio_callbacks cb = {on_open, on_message, on_close, srv};
-    if (srv->loop) srv->eng = eio_engine_new(srv->loop, &srv->o, &cb);
+    if (srv->loop) srv->eng = eio_engine_new(srv->loop, srv->o.max_clients);
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!srv->loop || !srv->eng || srv->stop_fd < 0 ||
+    if (!srv->loop || !srv->eng || srv->stop_fd < 0 || (srv->o.path && eio_attach(srv->eng, &srv->o, &cb) < 0) ||
         eio_idtab_init(&srv->sockets, (uint32_t)srv->o.max_clients, offsetof(sio_socket, id)) < 0 ||
         sio_loop_watch(srv->loop, srv->stop_fd, SIO_EV_READ, on_stop, srv) < 0 || !sio_of(srv, "/")) {
         sio_server_free(srv);
@@ -1132,6 +1542,8 @@ void sio_server_free(sio_server *srv)
                 s->acks = a->next;
                 free(a);
             }
+            free(s->hooks);
+            free(s->auth_copy);
             free(s);
         }
         free(n->rtab);
@@ -1140,7 +1552,75 @@ void sio_server_free(sio_server *srv)
         n = next;
     }
     eio_idtab_free(&srv->sockets);
+    while (srv->bare) {
+        struct bare_ep *b = srv->bare;
+        srv->bare = b->next;
+        free(b);
+    }
     if (srv->stop_fd >= 0) close(srv->stop_fd);
     sio_loop_free(srv->loop);
     free(srv);
 }
+
+/* ====== Bare Engine.IO ====== */
+
+static void *bare_open(eio_session *sess, const struct sio_http_req *req, const char *addr, void *ud)
+{
+    (void)req;
+    (void)addr;
+    struct bare_ep *b = ud;
+    if (b->h.on_open) b->h.on_open((sio_eio_socket *)sess, b->ud);
+    return b; /* non-NULL: the session's state is just its endpoint */
+}
+
+static void bare_message(eio_session *sess, void *state, const char *data, size_t len, int binary)
+{
+    struct bare_ep *b = state;
+    if (b->h.on_message) b->h.on_message((sio_eio_socket *)sess, data, len, binary, b->ud);
+}
+
+static void bare_close(eio_session *sess, void *state, const char *reason)
+{
+    struct bare_ep *b = state;
+    if (b->h.on_close) b->h.on_close((sio_eio_socket *)sess, reason, b->ud);
+}
+
+int sio_eio_attach(sio_server *srv, const char *path, const struct sio_options *opts, const struct sio_eio_handlers *h,
+                   void *ud)
+{
+    if (!path || !h) return SIO_ERR_INVAL;
+    struct bare_ep *b = calloc(1, sizeof *b);
+    if (!b) return SIO_ERR_NOMEM;
+    b->h = *h;
+    b->ud = ud;
+    struct sio_options o = opts ? *opts : srv->o;
+    o.path = path;
+    struct eio_callbacks cb = {bare_open, bare_message, bare_close, b};
+    int rc = eio_attach(srv->eng, &o, &cb);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    b->next = srv->bare;
+    srv->bare = b;
+    return 0;
+}
+
+int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary)
+{
+    eio_session *sess = (eio_session *)s;
+    if (eio_closing(sess)) return SIO_ERR_CLOSED;
+    eio_pkt *p = eio_pkt_alloc(len + (binary ? 0 : 1), binary);
+    if (!p) return SIO_ERR_NOMEM;
+    if (!binary) p->data[0] = '4';
+    if (len) memcpy(p->data + (binary ? 0 : 1), data, len);
+    eio_pkt_seal(p);
+    eio_send(sess, p, 0);
+    eio_pkt_unref(p);
+    return 0;
+}
+
+void sio_eio_close(sio_eio_socket *s) { eio_close((eio_session *)s, "forced close"); }
+const char *sio_eio_id(const sio_eio_socket *s) { return eio_sid((const eio_session *)s); }
+void sio_eio_set_data(sio_eio_socket *s, void *data) { eio_set_app_data((eio_session *)s, data); }
+void *sio_eio_data(const sio_eio_socket *s) { return eio_app_data((const eio_session *)s); }

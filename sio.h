@@ -89,6 +89,7 @@
 const char *sio_strerror(int err);
 
 /* ====== Types ====== */
+struct sio_http_request; /* a plain HTTP request (defined below, with sio_on_request) */
 typedef struct sio_server sio_server; /* the server: listener, event loop, namespaces */
 typedef struct sio_nsp sio_nsp;       /* a namespace ("/" or "/admin") */
 typedef struct sio_socket sio_socket; /* one client's connection to one namespace */
@@ -127,6 +128,17 @@ struct sio_options {
     int cors_credentials;       /* 1: add Access-Control-Allow-Credentials: true */
     int allow_upgrades;         /* 1: advertise "websocket" in polling handshakes; 1 */
     int transports;             /* SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET (both) */
+    /* allowRequest: called for every handshake (a request without sid) before a session is
+     * created. Return NULL to allow it, or a message to refuse it: polling gets 403
+     * {"code":4,"message":<message>}, a WebSocket upgrade a plain 400. NULL hook = allow all. */
+    const char *(*allow_request)(const struct sio_http_request *req, void *ud);
+    void *allow_request_ud;     /* passed to allow_request */
+    const char *cookie_name;    /* cookie: NULL = off (Node's default); "io" = Node's cookie: true.
+                                   The polling handshake then sets <name>=<sid> (A13). */
+    const char *cookie_path;    /* its Path; "/" */
+    const char *cookie_same_site; /* "Lax" (default), "Strict", "None", or NULL for none */
+    int cookie_http_only;       /* 1 (default): add HttpOnly */
+    int cookie_max_age;         /* seconds; 0 = session cookie (no Max-Age) */
 };
 #define SIO_TRANSPORT_POLLING 1   /* HTTP long-polling */
 #define SIO_TRANSPORT_WEBSOCKET 2 /* WebSocket */
@@ -141,6 +153,13 @@ void sio_options_init(struct sio_options *o);
  * Returns NULL to let the socket in, or an error message to refuse it: the client gets
  * CONNECT_ERROR {"message": <that text>} and the socket never existed. The string is copied. */
 typedef const char *(*sio_middleware_cb)(sio_socket *s, void *ud);
+
+/* Middleware helper: attaches `data` (JSON text, copied) to the CONNECT_ERROR the middleware is
+ * about to cause by returning a message: the client gets {"message":…,"data":<data>}, as with
+ * Node's `const err = new Error(msg); err.data = {...}; next(err)`. Call it from the middleware
+ * only, right before returning the message. Returns 0, SIO_ERR_INVAL (not valid JSON) or
+ * SIO_ERR_NOMEM. */
+int sio_reject_data(sio_socket *s, const char *data_json);
 
 /* A socket joined the namespace (io.on("connection")). The CONNECT reply has been queued. */
 typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
@@ -190,6 +209,18 @@ void sio_server_free(sio_server *srv);
  * SIO_MAX_NSP_NAME bytes). */
 sio_nsp *sio_of(sio_server *srv, const char *name);
 
+/* Dynamic namespaces (io.of(/^\/dynamic-\d+$/)): `match` decides, for a CONNECT to a namespace
+ * that does not exist yet, whether to create it. Returns a parent namespace: give it middleware
+ * and a connection handler as to any namespace; each child created through it runs them (the
+ * parent's middleware first, then the child's own). The parent itself accepts no clients.
+ * sio_socket_nsp() of a socket is the child; sio_nsp_name() tells which one.
+ * Returns NULL when out of memory. */
+typedef int (*sio_nsp_match_cb)(const char *name, void *ud);
+sio_nsp *sio_of_match(sio_server *srv, sio_nsp_match_cb match, void *ud);
+
+/* The namespace's name ("/", "/admin"). */
+const char *sio_nsp_name(const sio_nsp *nsp);
+
 /* Adds a middleware to the namespace; they run in the order added. */
 void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
 
@@ -216,9 +247,24 @@ const char *sio_socket_id(const sio_socket *s);
 /* The socket's namespace. */
 sio_nsp *sio_socket_nsp(const sio_socket *s);
 
-/* The auth object the client sent with CONNECT ("{}" if none), as JSON text. Valid in middleware
- * and in the connection handler; absent ({NULL,0}) afterwards. */
+/* ---- socket.handshake ----
+ * What the client sent when the session was opened (the first HTTP request, or the WebSocket
+ * upgrade for a WebSocket-only client) and with its CONNECT. All valid for the socket's life. */
+
+/* The auth object of the CONNECT ("{}" if none), as JSON text (handshake.auth). */
 sio_str sio_handshake_auth(const sio_socket *s);
+/* The value of request header `name` (case-insensitive), or {NULL,0} (handshake.headers). */
+sio_str sio_handshake_header(const sio_socket *s, const char *name);
+/* Query parameter `key`, decoded, into dst (handshake.query). Returns its length, -1 if absent,
+ * -2 if it does not fit (see sio_http_query in http.h). */
+long sio_handshake_query(const sio_socket *s, const char *key, char *dst, size_t cap);
+/* The request URL: path and query as sent (handshake.url), NUL-terminated. */
+const char *sio_handshake_url(const sio_socket *s);
+/* The client's IP address as text, "127.0.0.1" or "::1" (handshake.address). */
+const char *sio_handshake_address(const sio_socket *s);
+/* When the session was opened: milliseconds since the Unix epoch (handshake.time, as a number;
+ * Node gives it as a date string). */
+int64_t sio_handshake_time(const sio_socket *s);
 
 /* One pointer of application data per socket (socket.data). The library never touches it. */
 void sio_socket_set_data(sio_socket *s, void *data);
@@ -234,6 +280,27 @@ int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud);
 
 /* Sets the socket's disconnect handler (one per socket). */
 void sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *ud);
+
+/* Sets the socket's "disconnecting" handler: called just before the socket leaves its rooms, so
+ * sio_socket_rooms() and room queries still see it (socket.on("disconnecting")). */
+void sio_socket_on_disconnecting(sio_socket *s, sio_disconnect_cb cb, void *ud);
+
+/* Catch-all listeners (socket.onAny / socket.onAnyOutgoing). The incoming one runs for every
+ * event the client sends, before the event's own handler. The outgoing one runs for every event
+ * sent to this socket (direct emits and broadcasts), with ev->name and ev->args of the packet;
+ * it must not emit to the same socket. One of each per socket; NULL removes it. */
+void sio_socket_on_any(sio_socket *s, sio_event_cb cb, void *ud);
+void sio_socket_on_any_outgoing(sio_socket *s, sio_event_cb cb, void *ud);
+
+/* The rooms the socket is in, its own id room first (socket.rooms): up to max names into out[]
+ * (pointers valid until the socket leaves the room). Returns the total number of rooms. */
+int sio_socket_rooms(const sio_socket *s, const char **out, int max);
+
+/* 1 if the socket is in `room` (its id counts), else 0. */
+int sio_socket_in(const sio_socket *s, const char *room);
+
+/* 1 while the socket is connected (socket.connected). */
+int sio_socket_connected(const sio_socket *s);
 
 /* Emits `event` with the argument list `args` (NUL-terminated; NULL or "" for none) to this
  * socket. Returns 0, SIO_ERR_INVAL (reserved event name), SIO_ERR_CLOSED or SIO_ERR_NOMEM.
@@ -284,6 +351,7 @@ typedef struct sio_op {
 } sio_op;
 #define SIO_OP_VOLATILE 1 /* drop for recipients whose transport is not writable right now */
 #define SIO_OP_OVERFLOW 2 /* (internal) a room list was full; emitting fails with SIO_ERR_LIMIT */
+#define SIO_OP_LOCAL 4    /* do not forward to other nodes (with a multi-node adapter) */
 
 sio_op sio_all(sio_nsp *nsp);                  /* io.of(nsp): everyone */
 sio_op sio_broadcast(sio_socket *s);           /* socket.broadcast: everyone but s */
@@ -291,11 +359,33 @@ sio_op sio_socket_to(sio_socket *s, const char *room); /* socket.to(room) */
 sio_op sio_to(sio_op op, const char *room);    /* .to(room) / .in(room); pointer kept, not copied */
 sio_op sio_except(sio_op op, const char *room); /* .except(room) */
 sio_op sio_volatile(sio_op op);                /* .volatile */
+sio_op sio_local(sio_op op);                   /* .local: this process only (multi-node) */
 
 /* Emits to every selected socket. Returns the number of recipients (>= 0) or an SIO_ERR_*. */
 int sio_op_emit(sio_op op, const char *event, const char *args);
 int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len,
                  const sio_bin *bins, int nbins);
+
+/* The reply to a broadcast with acks: err is 0 when every recipient answered, SIO_ERR_TIMEOUT at
+ * the timeout; `responses` is a JSON array of the first argument of each answer received
+ * (io.timeout(ms).emit(ev, …, (err, responses) => …)). Called exactly once. */
+typedef void (*sio_op_ack_cb)(int err, sio_str responses, void *ud);
+
+/* Emits to every selected socket with one ack id and collects their answers. timeout_ms must be
+ * > 0. With no recipient, cb runs at the end of the loop turn with 0 and "[]".
+ * Returns the number of recipients (cb will run) or an SIO_ERR_* (cb will not run). */
+int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int timeout_ms,
+                         sio_op_ack_cb cb, void *ud);
+
+/* fetchSockets-style iteration: calls fn once for every selected socket (each once). fn may
+ * emit, join, leave or disconnect. Returns the number of sockets. */
+int sio_op_each(sio_op op, void (*fn)(sio_socket *s, void *ud), void *ud);
+
+/* socketsJoin / socketsLeave / disconnectSockets on the selection. Return the number of
+ * sockets affected, or an SIO_ERR_*. */
+int sio_op_join(sio_op op, const char *room);
+int sio_op_leave(sio_op op, const char *room);
+int sio_op_disconnect(sio_op op, int close_session);
 
 /* ====== Rooms: queries ====== */
 
@@ -331,5 +421,43 @@ typedef void (*sio_request_cb)(const sio_http_request *req, sio_http_response *r
 
 /* Sets the handler for requests outside the Socket.IO path (one per server). */
 void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud);
+
+/* ====== Bare Engine.IO (the counterpart of the `engine.io` package) ======
+ * Engine.IO sessions on their own path, without the Socket.IO layer: messages are plain text or
+ * binary, there are no namespaces, events or acks. The same server can serve Socket.IO on
+ * /socket.io/ and bare Engine.IO on another path; a server whose options.path is NULL serves no
+ * Socket.IO at all. */
+
+typedef struct sio_eio_socket sio_eio_socket; /* one Engine.IO session */
+
+/* What a bare Engine.IO endpoint hears. */
+struct sio_eio_handlers {
+    void (*on_open)(sio_eio_socket *s, void *ud);   /* a session opened */
+    /* a message arrived; data is valid until the callback returns */
+    void (*on_message)(sio_eio_socket *s, const void *data, size_t len, int binary, void *ud);
+    /* the session closed, with Engine.IO's reason ("transport close", "ping timeout", ...);
+     * the socket pointer is invalid after this returns */
+    void (*on_close)(sio_eio_socket *s, const char *reason, void *ud);
+};
+
+/* Serves bare Engine.IO on `path` (e.g. "/engine.io/"), with the timers, size limit,
+ * transports and CORS of `opts` (NULL = the server's). Returns 0, SIO_ERR_INVAL (bad path or
+ * one already served) or SIO_ERR_NOMEM. Call before sio_server_run(). */
+int sio_eio_attach(sio_server *srv, const char *path, const struct sio_options *opts,
+                   const struct sio_eio_handlers *h, void *ud);
+
+/* Queues a text (binary = 0) or binary message to the session. Returns 0 or SIO_ERR_CLOSED /
+ * SIO_ERR_NOMEM. */
+int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);
+
+/* Closes the session from the server side (on_close follows at the end of the loop turn). */
+void sio_eio_close(sio_eio_socket *s);
+
+/* The session id (20 characters, NUL-terminated). */
+const char *sio_eio_id(const sio_eio_socket *s);
+
+/* One pointer of application data per session. */
+void sio_eio_set_data(sio_eio_socket *s, void *data);
+void *sio_eio_data(const sio_eio_socket *s);
 
 #endif /* SIO_H */
