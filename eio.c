@@ -12,7 +12,7 @@
  * compression and permessage-deflate (optional in Engine.IO, off in Node by default), JSONP.
  *
  * Ownership: the engine owns connections and sessions. Nothing is freed inside a callback:
- * closing marks the object and puts it on a list, and eio_before_sleep() frees it at the end of
+ * closing marks the object and puts it on a list, and sio__engine_before_sleep() frees it at the end of
  * the loop turn (redis's freeClientAsync).
  */
 #ifndef _GNU_SOURCE
@@ -43,7 +43,7 @@
 
 /* ====== Shared packet buffers ====== */
 
-eio_pkt *eio_pkt_alloc(size_t len, int binary)
+eio_pkt *sio__pkt_alloc(size_t len, int binary)
 {
     if (len > UINT32_MAX) return NULL;
     eio_pkt *p = malloc(sizeof *p + len);
@@ -56,21 +56,21 @@ eio_pkt *eio_pkt_alloc(size_t len, int binary)
     return p;
 }
 
-void eio_pkt_seal(eio_pkt *p)
+void sio__pkt_seal(eio_pkt *p)
 {
     p->wshdr_len = (uint8_t)sio_ws_frame_header(p->wshdr, p->binary ? SIO_WS_OP_BINARY : SIO_WS_OP_TEXT, p->len);
 }
 
-eio_pkt *eio_pkt_new(const void *data, size_t len, int binary)
+eio_pkt *sio__pkt_new(const void *data, size_t len, int binary)
 {
-    eio_pkt *p = eio_pkt_alloc(len, binary);
+    eio_pkt *p = sio__pkt_alloc(len, binary);
     if (!p) return NULL;
     if (len) memcpy(p->data, data, len);
-    eio_pkt_seal(p);
+    sio__pkt_seal(p);
     return p;
 }
 
-void eio_pkt_unref(eio_pkt *p)
+void sio__pkt_unref(eio_pkt *p)
 {
     if (p && --p->refs == 0) free(p);
 }
@@ -96,7 +96,7 @@ static void random_bytes(void *buf, size_t n)
     }
 }
 
-void eio_new_id(char out[SIO_ID_LEN + 1])
+void sio__new_id(char out[SIO_ID_LEN + 1])
 {
     unsigned char b[15];
     random_bytes(b, sizeof b);
@@ -121,7 +121,7 @@ static uint32_t id_hash(const eio_idtab *t, const char *id)
 
 static const char *id_of(const eio_idtab *t, const void *obj) { return (const char *)obj + t->key_off; }
 
-int eio_idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off)
+int sio__idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off)
 {
     uint32_t cap = 16;
     while (cap < 2 * (uint64_t)max_entries && cap < (1u << 30)) cap <<= 1;
@@ -136,13 +136,13 @@ int eio_idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off)
     return 0;
 }
 
-void eio_idtab_free(eio_idtab *t)
+void sio__idtab_free(eio_idtab *t)
 {
     free(t->slots);
     t->slots = NULL;
 }
 
-int eio_idtab_put(eio_idtab *t, void *obj)
+int sio__idtab_put(eio_idtab *t, void *obj)
 {
     if (t->count >= t->limit) return SIO_ERR_LIMIT;
     uint32_t i = id_hash(t, id_of(t, obj)) & t->mask;
@@ -152,7 +152,7 @@ int eio_idtab_put(eio_idtab *t, void *obj)
     return 0;
 }
 
-void *eio_idtab_get(const eio_idtab *t, const char *id, size_t len)
+void *sio__idtab_get(const eio_idtab *t, const char *id, size_t len)
 {
     if (len != SIO_ID_LEN) return NULL;
     uint32_t i = id_hash(t, id) & t->mask;
@@ -165,7 +165,7 @@ void *eio_idtab_get(const eio_idtab *t, const char *id, size_t len)
 
 /* Backward-shift deletion: after emptying slot i, move later entries of the same probe run
  * back into the hole when their home slot allows it, so lookups never need tombstones. */
-void eio_idtab_del(eio_idtab *t, const void *obj)
+void sio__idtab_del(eio_idtab *t, const void *obj)
 {
     uint32_t i = id_hash(t, id_of(t, obj)) & t->mask;
     while (t->slots[i] && t->slots[i] != obj) i = (i + 1) & t->mask;
@@ -221,7 +221,7 @@ static int q_push(pktq *q, eio_pkt *p, int framed)
         q->head = 0;
         q->cap = cap;
     }
-    uintptr_t it = (uintptr_t)eio_pkt_ref(p) | (framed ? Q_FRAMED : 0);
+    uintptr_t it = (uintptr_t)sio__pkt_ref(p) | (framed ? Q_FRAMED : 0);
     q->items[(q->head + q->len) & (q->cap - 1)] = it;
     q->len++;
     q->bytes += q_item_bytes(it);
@@ -235,7 +235,7 @@ static void q_pop(pktq *q)
 {
     uintptr_t it = q_at(q, 0);
     q->bytes -= q_item_bytes(it);
-    eio_pkt_unref(q_pkt(it));
+    sio__pkt_unref(q_pkt(it));
     q->head = (q->head + 1) & (q->cap - 1);
     if (--q->len == 0) {
         q->head = 0;
@@ -350,7 +350,7 @@ struct eio_engine {
     eio_conn *closing;           /* connections to free this turn */
     eio_session *flush;          /* polling sessions with output for their held GET */
     eio_session *closed;         /* sessions to finish this turn */
-    int shutting_down;           /* eio_shutdown() was called */
+    int shutting_down;           /* sio__engine_shutdown() was called */
     sio_request_cb on_request;   /* plain HTTP handler, or NULL */
     void *on_request_ud;         /* its data */
     unsigned char rbuf[SIO_READ_CHUNK]; /* the shared read buffer */
@@ -367,7 +367,7 @@ static void ws_detach(eio_conn *c, const char *reason);
 
 /* ====== Engine lifecycle ====== */
 
-eio_engine *eio_engine_new(sio_loop *loop, int max_sessions)
+eio_engine *sio__engine_new(sio_loop *loop, int max_sessions)
 {
     eio_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
@@ -375,14 +375,14 @@ eio_engine *eio_engine_new(sio_loop *loop, int max_sessions)
     e->lfd = -1;
     e->port = -1;
     e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (eio_idtab_init(&e->sessions, (uint32_t)max_sessions, offsetof(eio_session, sid)) < 0) {
+    if (sio__idtab_init(&e->sessions, (uint32_t)max_sessions, offsetof(eio_session, sid)) < 0) {
         free(e);
         return NULL;
     }
     return e;
 }
 
-int eio_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb)
+int sio__engine_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb)
 {
     size_t len = o->path ? strlen(o->path) : 0;
     if (len < 2 || o->path[0] != '/' || o->path[len - 1] != '/' || e->neps == SIO_MAX_ENDPOINTS) return SIO_ERR_INVAL;
@@ -412,7 +412,7 @@ static const eio_endpoint *find_endpoint(const eio_engine *e, sio_str path)
 static void conn_free(eio_conn *c);
 static void sess_free(eio_session *s);
 
-void eio_engine_free(eio_engine *e)
+void sio__engine_free(eio_engine *e)
 {
     if (!e) return;
     while (e->conns) {
@@ -424,17 +424,17 @@ void eio_engine_free(eio_engine *e)
         eio_session *s = e->sessions.slots[i];
         if (!s) continue;
         if (s->state_ptr) s->ep->cb.on_close(s, s->state_ptr, "server shutting down");
-        sio_timer_stop(e->loop, &s->timer);
+        sio__timer_stop(e->loop, &s->timer);
         q_clear(&s->q);
         free(s);
     }
-    eio_idtab_free(&e->sessions);
+    sio__idtab_free(&e->sessions);
     if (e->lfd >= 0) close(e->lfd);
     if (e->spare_fd >= 0) close(e->spare_fd);
     free(e);
 }
 
-int eio_port(const eio_engine *e) { return e->port; }
+int sio__engine_port(const eio_engine *e) { return e->port; }
 
 static void set_err(char *err, const char *fmt, ...)
 {
@@ -447,7 +447,7 @@ static void set_err(char *err, const char *fmt, ...)
 
 static void on_accept(sio_loop *l, int fd, void *ud, int events);
 
-int eio_listen(eio_engine *e, const char *host, int port, char *err)
+int sio__engine_listen(eio_engine *e, const char *host, int port, char *err)
 {
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
@@ -482,7 +482,7 @@ int eio_listen(eio_engine *e, const char *host, int port, char *err)
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                              : ((struct sockaddr_in *)&ss)->sin_port);
-    if (sio_loop_watch(e->loop, fd, SIO_EV_READ, on_accept, e) < 0) {
+    if (sio__loop_watch(e->loop, fd, SIO_EV_READ, on_accept, e) < 0) {
         set_err(err, "listen: epoll: %s", strerror(errno));
         close(fd);
         return SIO_ERR_SYS;
@@ -515,7 +515,7 @@ static void on_accept(sio_loop *l, int lfd, void *ud, int events)
             return;
         }
         eio_conn *c = calloc(1, sizeof *c);
-        if (!c || sio_loop_watch(l, fd, SIO_EV_READ, on_conn_event, c) < 0) {
+        if (!c || sio__loop_watch(l, fd, SIO_EV_READ, on_conn_event, c) < 0) {
             free(c);
             close(fd);
             continue;
@@ -529,7 +529,7 @@ static void on_accept(sio_loop *l, int lfd, void *ud, int events)
         if (e->conns) e->conns->prev = c;
         e->conns = c;
         e->nconns++;
-        sio_timer_set(l, &c->timer, sio_now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
+        sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
     }
 }
 
@@ -542,7 +542,7 @@ static void conn_close(eio_conn *c, const char *reason)
     c->close_asap = 1;
     c->next_close = c->e->closing;
     c->e->closing = c;
-    sio_loop_mask(c->e->loop, c->fd, 0);
+    sio__loop_mask(c->e->loop, c->fd, 0);
     eio_session *s = c->sess;
     if (s && s->get == c) {
         c->sess = NULL;
@@ -556,8 +556,8 @@ static void conn_close(eio_conn *c, const char *reason)
 static void conn_free(eio_conn *c)
 {
     eio_engine *e = c->e;
-    sio_timer_stop(e->loop, &c->timer);
-    sio_loop_mask(e->loop, c->fd, 0);
+    sio__timer_stop(e->loop, &c->timer);
+    sio__loop_mask(e->loop, c->fd, 0);
     close(c->fd);
     q_clear(&c->wq);
     free(c->in.p);
@@ -646,7 +646,7 @@ static void conn_flush(eio_conn *c)
     int want = c->wq.len != 0;
     if (want != c->want_write) {
         c->want_write = (uint8_t)want;
-        sio_loop_mask(c->e->loop, c->fd, SIO_EV_READ | (want ? SIO_EV_WRITE : 0));
+        sio__loop_mask(c->e->loop, c->fd, SIO_EV_READ | (want ? SIO_EV_WRITE : 0));
     }
     if (!want && c->close_after) conn_close(c, "transport close");
 }
@@ -696,13 +696,13 @@ static void conn_update_deadline(eio_conn *c)
     sio_loop *l = c->e->loop;
     if (c->close_asap || c->close_after) return;
     if (c->role != ROLE_HTTP || c->held) {
-        sio_timer_stop(l, &c->timer);
+        sio__timer_stop(l, &c->timer);
         c->req_started = 0;
     } else if (c->in.len) {
-        if (!c->req_started) sio_timer_set(l, &c->timer, sio_now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
+        if (!c->req_started) sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
         c->req_started = 1;
     } else {
-        sio_timer_set(l, &c->timer, sio_now_ms() + SIO_HTTP_KEEPALIVE_MS, conn_timeout);
+        sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_KEEPALIVE_MS, conn_timeout);
         c->req_started = 0;
     }
 }
@@ -810,7 +810,7 @@ static void respond(eio_conn *c, int status, int cors, const char *ctype, const 
                           (flags & RESP_NOSTORE) ? "cache-control: no-store\r\n" : "", extra ? extra : "",
                           (flags & RESP_CLOSE) ? "Connection: close\r\n" : "");
     if (n >= sizeof head) n = sizeof head - 1;
-    eio_pkt *p = eio_pkt_alloc(n + blen, 0);
+    eio_pkt *p = sio__pkt_alloc(n + blen, 0);
     if (!p) {
         conn_close(c, "transport error");
         return;
@@ -819,7 +819,7 @@ static void respond(eio_conn *c, int status, int cors, const char *ctype, const 
     memcpy(p->data, head, n);
     if (blen) memcpy(p->data + n, body, blen);
     conn_send(c, p, 0);
-    eio_pkt_unref(p);
+    sio__pkt_unref(p);
     if (flags & RESP_CLOSE) c->close_after = 1;
 }
 
@@ -852,10 +852,10 @@ static void engine_error(eio_conn *c, int code, int cors, int upgrade, int statu
 
 /* ====== Sessions ====== */
 
-const char *eio_sid(const eio_session *s) { return s->sid; }
-void eio_set_app_data(eio_session *s, void *data) { s->app_data = data; }
-void *eio_app_data(const eio_session *s) { return s->app_data; }
-int eio_closing(const eio_session *s) { return s->state != S_OPEN; }
+const char *sio__eio_sid(const eio_session *s) { return s->sid; }
+void sio__eio_set_data(eio_session *s, void *data) { s->app_data = data; }
+void *sio__eio_data(const eio_session *s) { return s->app_data; }
+int sio__eio_closing(const eio_session *s) { return s->state != S_OPEN; }
 
 static void sess_timeout(sio_loop *l, sio_timer *t);
 
@@ -866,8 +866,8 @@ static void sess_rearm(eio_session *s)
     uint64_t d[4] = {s->ping_at, s->pong_by, s->upgrade_by, s->linger_by};
     for (int i = 0; i < 4; i++)
         if (d[i] && (!when || d[i] < when)) when = d[i];
-    if (when) sio_timer_set(s->e->loop, &s->timer, when, sess_timeout);
-    else sio_timer_stop(s->e->loop, &s->timer);
+    if (when) sio__timer_set(s->e->loop, &s->timer, when, sess_timeout);
+    else sio__timer_stop(s->e->loop, &s->timer);
 }
 
 static void sess_want_flush(eio_session *s)
@@ -893,28 +893,28 @@ static void sess_queue(eio_session *s, eio_pkt *p)
     sess_want_flush(s);
 }
 
-int eio_writable(const eio_session *s)
+int sio__eio_writable(const eio_session *s)
 {
     if (s->state != S_OPEN) return 0;
     return s->transport == T_WS ? (s->ws && s->ws->wq.len == 0) : (s->get && s->q.len == 0);
 }
 
-void eio_send(eio_session *s, eio_pkt *p, int volatile_)
+void sio__eio_send(eio_session *s, eio_pkt *p, int volatile_)
 {
-    if (s->state != S_OPEN || (volatile_ && !eio_writable(s))) return;
+    if (s->state != S_OPEN || (volatile_ && !sio__eio_writable(s))) return;
     sess_queue(s, p);
 }
 
 /* Sends a one-byte Engine.IO control packet ("2", "6", ...). */
 static void sess_send_ctl(eio_session *s, char type)
 {
-    eio_pkt *p = eio_pkt_new(&type, 1, 0);
+    eio_pkt *p = sio__pkt_new(&type, 1, 0);
     if (!p) {
         sess_close(s, "transport error");
         return;
     }
     sess_queue(s, p);
-    eio_pkt_unref(p);
+    sio__pkt_unref(p);
 }
 
 /* Marks the session closed (once) and puts it on the close list; the Socket.IO layer hears of
@@ -928,14 +928,14 @@ static void sess_close(eio_session *s, const char *reason)
     s->e->closed = s;
 }
 
-void eio_close(eio_session *s, const char *reason) { sess_close(s, reason); }
+void sio__eio_close(eio_session *s, const char *reason) { sess_close(s, reason); }
 
 /* Heartbeat, upgrade timeout and linger deadlines (A9, A10, A11). */
 static void sess_timeout(sio_loop *l, sio_timer *t)
 {
     (void)l;
     eio_session *s = (eio_session *)((char *)t - offsetof(eio_session, timer));
-    uint64_t now = sio_now_ms();
+    uint64_t now = sio__now_ms();
     if (s->state == S_LINGER) {
         if (s->linger_by && now >= s->linger_by) sess_free(s);
         return;
@@ -967,9 +967,9 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
     s->e = e;
     s->ep = ep;
     s->transport = (uint8_t)transport;
-    do eio_new_id(s->sid);
-    while (eio_idtab_get(&e->sessions, s->sid, SIO_ID_LEN));
-    if (eio_idtab_put(&e->sessions, s) < 0) {
+    do sio__new_id(s->sid);
+    while (sio__idtab_get(&e->sessions, s->sid, SIO_ID_LEN));
+    if (sio__idtab_put(&e->sessions, s) < 0) {
         free(s);
         return NULL;
     }
@@ -982,11 +982,11 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
     }
     s->state_ptr = ep->cb.on_open(s, req, addr, ep->cb.ud);
     if (!s->state_ptr) {
-        eio_idtab_del(&e->sessions, s);
+        sio__idtab_del(&e->sessions, s);
         free(s);
         return NULL;
     }
-    s->ping_at = sio_now_ms() + (uint64_t)ep->o.ping_interval;
+    s->ping_at = sio__now_ms() + (uint64_t)ep->o.ping_interval;
     sess_rearm(s);
     return s;
 }
@@ -995,8 +995,8 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
 static void sess_free(eio_session *s)
 {
     eio_engine *e = s->e;
-    sio_timer_stop(e->loop, &s->timer);
-    eio_idtab_del(&e->sessions, s);
+    sio__timer_stop(e->loop, &s->timer);
+    sio__idtab_del(&e->sessions, s);
     if (s->ws) s->ws->sess = NULL;
     if (s->probe) s->probe->sess = NULL;
     if (s->get) s->get->sess = NULL;
@@ -1036,7 +1036,7 @@ static int sess_packet(eio_session *s, const unsigned char *p, size_t len, int b
     case SIO_EIO_PONG:
         if (s->pong_by) {
             s->pong_by = 0;
-            s->ping_at = sio_now_ms() + (uint64_t)ep->o.ping_interval;
+            s->ping_at = sio__now_ms() + (uint64_t)ep->o.ping_interval;
             sess_rearm(s);
         }
         return 0;
@@ -1092,7 +1092,7 @@ static eio_conn *poll_answer(eio_session *s, char tail)
     hn += (size_t)snprintf(head + hn, sizeof head - hn,
                            "Content-Type: text/plain; charset=UTF-8\r\nContent-Length: %zu\r\ncache-control: no-store\r\n%s\r\n",
                            body, c->keep_alive ? "" : "Connection: close\r\n");
-    eio_pkt *r = eio_pkt_alloc(hn + body + 1, 0); /* + 1: sio_base64_encode's NUL */
+    eio_pkt *r = sio__pkt_alloc(hn + body + 1, 0); /* + 1: sio_base64_encode's NUL */
     if (!r) {
         conn_close(c, "transport error");
         return c;
@@ -1123,7 +1123,7 @@ static eio_conn *poll_answer(eio_session *s, char tail)
     c->sess = NULL;
     c->held = 0;
     conn_send(c, r, 0);
-    eio_pkt_unref(r);
+    sio__pkt_unref(r);
     if (!c->keep_alive) c->close_after = 1;
     return c;
 }
@@ -1180,7 +1180,7 @@ static void ws_send_close(eio_conn *c, int code)
         b[1] = (unsigned char)code;
         n = 2;
     }
-    eio_pkt *p = eio_pkt_alloc(n, 0);
+    eio_pkt *p = sio__pkt_alloc(n, 0);
     if (!p) {
         conn_close(c, "transport error");
         return;
@@ -1188,7 +1188,7 @@ static void ws_send_close(eio_conn *c, int code)
     memcpy(p->data, b, n);
     p->wshdr_len = (uint8_t)sio_ws_frame_header(p->wshdr, SIO_WS_OP_CLOSE, n);
     conn_send(c, p, 1);
-    eio_pkt_unref(p);
+    sio__pkt_unref(p);
     c->ws_closing = 1;
     c->close_after = 1;
 }
@@ -1246,13 +1246,13 @@ static void probe_message(eio_conn *c, const unsigned char *p, size_t len, int b
 {
     eio_session *s = c->sess;
     if (!binary && len == 6 && memcmp(p, "2probe", 6) == 0 && !s->upgrading) {
-        eio_pkt *r = eio_pkt_new("3probe", 6, 0);
+        eio_pkt *r = sio__pkt_new("3probe", 6, 0);
         if (!r) {
             conn_close(c, "transport error");
             return;
         }
         conn_send(c, r, 1);
-        eio_pkt_unref(r);
+        sio__pkt_unref(r);
         s->upgrading = 1;
         s->noop = 1;
         sess_want_flush(s);
@@ -1320,7 +1320,7 @@ static size_t ws_process(eio_conn *c, unsigned char *data, size_t len)
             if (f.opcode == SIO_WS_OP_CLOSE) {
                 ws_close_frame(c, f.payload, (size_t)f.payload_len);
             } else if (f.opcode == SIO_WS_OP_PING) {
-                eio_pkt *p = eio_pkt_alloc((size_t)f.payload_len, 0);
+                eio_pkt *p = sio__pkt_alloc((size_t)f.payload_len, 0);
                 if (!p) {
                     conn_close(c, "transport error");
                     return len;
@@ -1328,7 +1328,7 @@ static size_t ws_process(eio_conn *c, unsigned char *data, size_t len)
                 memcpy(p->data, f.payload, (size_t)f.payload_len);
                 p->wshdr_len = (uint8_t)sio_ws_frame_header(p->wshdr, SIO_WS_OP_PONG, f.payload_len);
                 conn_send(c, p, 1);
-                eio_pkt_unref(p);
+                sio__pkt_unref(p);
             }
             continue;
         }
@@ -1406,7 +1406,7 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
                                 accept);
     n += cors_headers(c->ep, cors, head + n, sizeof head - n, 0);
     n += (size_t)snprintf(head + n, sizeof head - n, "\r\n");
-    eio_pkt *p = eio_pkt_alloc(n, 0);
+    eio_pkt *p = sio__pkt_alloc(n, 0);
     if (!p) {
         conn_close(c, "transport error");
         return -1;
@@ -1414,7 +1414,7 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
     p->raw = 1;
     memcpy(p->data, head, n);
     conn_send(c, p, 0);
-    eio_pkt_unref(p);
+    sio__pkt_unref(p);
     return 0;
 }
 
@@ -1432,14 +1432,14 @@ static void cors_preflight(eio_conn *c, const struct sio_http_req *req, int cors
     hn += (size_t)snprintf(head + hn, sizeof head - hn, "%.*sContent-Length: 0\r\n%s\r\n", (int)n, extra,
                            keep ? "" : "Connection: close\r\n");
     if (hn >= sizeof head) hn = sizeof head - 1;
-    eio_pkt *p = eio_pkt_new(head, hn, 0);
+    eio_pkt *p = sio__pkt_new(head, hn, 0);
     if (!p) {
         conn_close(c, "transport error");
         return;
     }
     p->raw = 1;
     conn_send(c, p, 0);
-    eio_pkt_unref(p);
+    sio__pkt_unref(p);
     if (!keep) c->close_after = 1;
 }
 
@@ -1471,7 +1471,7 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
     }
     long sl = sio_http_query(req->query, "sid", sid, sizeof sid);
     if (sl != -1) { /* a request of an existing session */
-        eio_session *s = sl > 0 ? eio_idtab_get(&e->sessions, sid, (size_t)sl) : NULL;
+        eio_session *s = sl > 0 ? sio__idtab_get(&e->sessions, sid, (size_t)sl) : NULL;
         if (s && s->ep != ep) s = NULL; /* a session of another path */
         if (!s || (s->state == S_CLOSED) || (s->state == S_LINGER && !(is_get && !upgrade))) {
             engine_error(c, 1, cors, upgrade, 0, NULL, keep);
@@ -1486,7 +1486,7 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
             c->role = ROLE_PROBE;
             c->sess = s;
             s->probe = c;
-            s->upgrade_by = sio_now_ms() + (uint64_t)ep->o.upgrade_timeout;
+            s->upgrade_by = sio__now_ms() + (uint64_t)ep->o.upgrade_timeout;
             sess_rearm(s);
             return;
         }
@@ -1552,10 +1552,10 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
         c->role = ROLE_WS;
         c->sess = s;
         s->ws = c;
-        eio_pkt *p = eio_pkt_new(open, (size_t)on, 0);
+        eio_pkt *p = sio__pkt_new(open, (size_t)on, 0);
         if (p) {
             conn_send(c, p, 1);
-            eio_pkt_unref(p);
+            sio__pkt_unref(p);
         }
     } else {
         char cookie[256] = "";
@@ -1573,7 +1573,7 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
     }
 }
 
-void eio_set_request_handler(eio_engine *e, sio_request_cb cb, void *ud)
+void sio__engine_on_request(eio_engine *e, sio_request_cb cb, void *ud)
 {
     e->on_request = cb;
     e->on_request_ud = ud;
@@ -1606,13 +1606,13 @@ static void plain_request(eio_conn *c, const struct sio_http_req *req)
         res.len = 0;
     }
     size_t blen = head ? 0 : res.len;
-    eio_pkt *p = eio_pkt_alloc(n + blen, 0);
+    eio_pkt *p = sio__pkt_alloc(n + blen, 0);
     if (p) {
         p->raw = 1;
         memcpy(p->data, head_buf, n);
         if (blen) memcpy(p->data + n, res.body, blen);
         conn_send(c, p, 0);
-        eio_pkt_unref(p);
+        sio__pkt_unref(p);
     } else {
         conn_close(c, "transport error");
     }
@@ -1662,7 +1662,7 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
             if (ep) {
                 char sid[SIO_ID_LEN + 2];
                 long sl = sio_http_query(req.query, "sid", sid, sizeof sid);
-                eio_session *s = sl == SIO_ID_LEN ? eio_idtab_get(&e->sessions, sid, SIO_ID_LEN) : NULL;
+                eio_session *s = sl == SIO_ID_LEN ? sio__idtab_get(&e->sessions, sid, SIO_ID_LEN) : NULL;
                 if (s) sess_close(s, "transport error");
             }
             c->ep = ep;
@@ -1724,7 +1724,7 @@ static void sess_finish(eio_session *s)
             /* Node keeps such a session for its next GET, which gets the close packet. */
             s->state = S_LINGER;
             s->ping_at = s->pong_by = s->upgrade_by = 0;
-            s->linger_by = sio_now_ms() + SIO_CLOSE_GRACE_MS;
+            s->linger_by = sio__now_ms() + SIO_CLOSE_GRACE_MS;
             sess_rearm(s);
             return;
         }
@@ -1732,7 +1732,7 @@ static void sess_finish(eio_session *s)
     sess_free(s);
 }
 
-void eio_before_sleep(eio_engine *e)
+void sio__engine_before_sleep(eio_engine *e)
 {
     /* Closing and flushing can cause more of each (a flush processes pipelined requests, a
      * close handler broadcasts), so repeat until both lists are empty. */
@@ -1762,12 +1762,12 @@ void eio_before_sleep(eio_engine *e)
     }
 }
 
-void eio_shutdown(eio_engine *e)
+void sio__engine_shutdown(eio_engine *e)
 {
     if (e->shutting_down) return;
     e->shutting_down = 1;
     if (e->lfd >= 0) {
-        sio_loop_watch(e->loop, e->lfd, 0, NULL, NULL);
+        sio__loop_watch(e->loop, e->lfd, 0, NULL, NULL);
         close(e->lfd);
         e->lfd = -1;
     }
@@ -1779,7 +1779,7 @@ void eio_shutdown(eio_engine *e)
         if (c->role == ROLE_HTTP && !c->held && !c->wq.len) conn_close(c, "server shutting down");
 }
 
-int eio_drained(const eio_engine *e)
+int sio__engine_drained(const eio_engine *e)
 {
     for (eio_conn *c = e->conns; c; c = c->next)
         if (c->wq.len && !c->close_asap) return 0;

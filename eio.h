@@ -2,7 +2,7 @@
 /* eio.h -- the Engine.IO v4 layer, internal to sio: TCP connections, HTTP/1.1 serving,
  * long-polling, WebSocket, the polling->WebSocket upgrade, the heartbeat, and the shared packet
  * buffers that carry everything out. sio.c (the Socket.IO layer) sits on top of it through the
- * callbacks in struct eio_callbacks and the eio_send*() functions.
+ * callbacks in struct eio_callbacks and the sio__eio_send*() functions.
  */
 #ifndef SIO_EIO_H
 #define SIO_EIO_H
@@ -59,20 +59,20 @@ typedef struct eio_pkt {
 } eio_pkt;
 
 /* A new packet of `len` bytes with one reference, to be filled in `data` and then finished with
- * eio_pkt_seal(). NULL when out of memory or len > UINT32_MAX. */
-eio_pkt *eio_pkt_alloc(size_t len, int binary);
+ * sio__pkt_seal(). NULL when out of memory or len > UINT32_MAX. */
+eio_pkt *sio__pkt_alloc(size_t len, int binary);
 /* Computes the WebSocket header once the data is final. */
-void eio_pkt_seal(eio_pkt *p);
+void sio__pkt_seal(eio_pkt *p);
 /* alloc + copy + seal. */
-eio_pkt *eio_pkt_new(const void *data, size_t len, int binary);
-static inline eio_pkt *eio_pkt_ref(eio_pkt *p) { p->refs++; return p; }
+eio_pkt *sio__pkt_new(const void *data, size_t len, int binary);
+static inline eio_pkt *sio__pkt_ref(eio_pkt *p) { p->refs++; return p; }
 /* Drops one reference; frees (or recycles) the packet at zero. NULL is a no-op. */
-void eio_pkt_unref(eio_pkt *p);
+void sio__pkt_unref(eio_pkt *p);
 
 /* ====== Ids and tables ====== */
 
 /* Writes a fresh 20-character base64url id (15 bytes from getrandom) and a NUL to out. */
-void eio_new_id(char out[SIO_ID_LEN + 1]);
+void sio__new_id(char out[SIO_ID_LEN + 1]);
 
 /* An open-addressing hash table of objects keyed by a 20-byte id stored inside each object at
  * `key_off`. Fixed capacity (a power of two, at least twice the most entries it will hold),
@@ -86,12 +86,12 @@ typedef struct eio_idtab {
     uint64_t seed;   /* random hash seed, so clients cannot aim ids at one chain */
 } eio_idtab;
 
-int eio_idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off);
-void eio_idtab_free(eio_idtab *t);
+int sio__idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off);
+void sio__idtab_free(eio_idtab *t);
 /* Returns 0, or SIO_ERR_LIMIT when the table already holds `limit` objects. */
-int eio_idtab_put(eio_idtab *t, void *obj);
-void *eio_idtab_get(const eio_idtab *t, const char *id, size_t len);
-void eio_idtab_del(eio_idtab *t, const void *obj);
+int sio__idtab_put(eio_idtab *t, void *obj);
+void *sio__idtab_get(const eio_idtab *t, const char *id, size_t len);
+void sio__idtab_del(eio_idtab *t, const void *obj);
 
 /* ====== Engine ====== */
 
@@ -114,42 +114,42 @@ struct eio_callbacks {
 };
 
 /* Creates the engine on `loop`, for at most max_sessions sessions at once. NULL on ENOMEM. */
-eio_engine *eio_engine_new(sio_loop *loop, int max_sessions);
+eio_engine *sio__engine_new(sio_loop *loop, int max_sessions);
 /* Serves Engine.IO on o->path (ending in '/') with these options (copied; the strings they point
  * to must outlive the engine) and callbacks. Returns 0 or SIO_ERR_INVAL (bad or duplicate path,
  * SIO_MAX_ENDPOINTS reached). */
-int eio_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb);
-void eio_engine_free(eio_engine *e);
+int sio__engine_attach(eio_engine *e, const struct sio_options *o, const struct eio_callbacks *cb);
+void sio__engine_free(eio_engine *e);
 /* Starts listening; see sio_server_listen(). */
-int eio_listen(eio_engine *e, const char *host, int port, char *err);
-int eio_port(const eio_engine *e);
+int sio__engine_listen(eio_engine *e, const char *host, int port, char *err);
+int sio__engine_port(const eio_engine *e);
 /* Runs the end-of-turn work: deferred closes, polling flushes, batched writes. Must be called
  * from the loop's before-sleep hook. */
-void eio_before_sleep(eio_engine *e);
+void sio__engine_before_sleep(eio_engine *e);
 /* Begins a graceful shutdown: every session is closed with reason "server shutting down"
  * (polling: close packet; WebSocket: close frame) and the listener is closed. */
-void eio_shutdown(eio_engine *e);
+void sio__engine_shutdown(eio_engine *e);
 /* 1 once shutdown has flushed (or given up on) every connection. */
-int eio_drained(const eio_engine *e);
+int sio__engine_drained(const eio_engine *e);
 
 /* Sets the handler for plain HTTP requests outside the Engine.IO path (NULL: answer 404). */
-void eio_set_request_handler(eio_engine *e, sio_request_cb cb, void *ud);
+void sio__engine_on_request(eio_engine *e, sio_request_cb cb, void *ud);
 
 /* Queues one packet to the session (a reference is taken). Dropped silently when the session is
  * closing. With `volatile_` set it is also dropped when the transport cannot take it right now. */
-void eio_send(eio_session *s, eio_pkt *p, int volatile_);
+void sio__eio_send(eio_session *s, eio_pkt *p, int volatile_);
 /* 1 if a packet queued now would go out at once: an open session whose WebSocket has nothing
  * queued, or whose polling GET is waiting with nothing queued (what `volatile` checks). */
-int eio_writable(const eio_session *s);
+int sio__eio_writable(const eio_session *s);
 /* Closes the session from the server side ("forced close" and friends): queued packets are
  * still delivered, then the close packet/frame. Safe from any callback. */
-void eio_close(eio_session *s, const char *reason);
+void sio__eio_close(eio_session *s, const char *reason);
 /* The session's id (20 characters, NUL-terminated). */
-const char *eio_sid(const eio_session *s);
+const char *sio__eio_sid(const eio_session *s);
 /* 1 if the session is closing or closed (sending is useless). */
-int eio_closing(const eio_session *s);
+int sio__eio_closing(const eio_session *s);
 /* A pointer of application data per session (for bare Engine.IO users). */
-void eio_set_app_data(eio_session *s, void *data);
-void *eio_app_data(const eio_session *s);
+void sio__eio_set_data(eio_session *s, void *data);
+void *sio__eio_data(const eio_session *s);
 
 #endif /* SIO_EIO_H */

@@ -42,7 +42,7 @@ struct sio_loop {
 
 #define LOOP_MAX_EVENTS 1024 /* events taken from one epoll_wait */
 
-uint64_t sio_now_ms(void)
+uint64_t sio__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -51,7 +51,7 @@ uint64_t sio_now_ms(void)
 
 /* ====== Creation ====== */
 
-sio_loop *sio_loop_new(int setsize)
+sio_loop *sio__loop_new(int setsize)
 {
     sio_loop *l = calloc(1, sizeof *l);
     if (!l) return NULL;
@@ -62,14 +62,14 @@ sio_loop *sio_loop_new(int setsize)
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!l->slots || !l->events || l->epfd < 0) {
         int e = errno;
-        sio_loop_free(l);
+        sio__loop_free(l);
         errno = e ? e : ENOMEM;
         return NULL;
     }
     return l;
 }
 
-void sio_loop_free(sio_loop *l)
+void sio__loop_free(sio_loop *l)
 {
     if (!l) return;
     if (l->epfd >= 0) close(l->epfd);
@@ -81,7 +81,7 @@ void sio_loop_free(sio_loop *l)
 
 /* ====== Descriptors ====== */
 
-int sio_loop_watch(sio_loop *l, int fd, int events, sio_fd_cb cb, void *ud)
+int sio__loop_watch(sio_loop *l, int fd, int events, sio_fd_cb cb, void *ud)
 {
     if (fd < 0 || fd >= l->setsize) {
         errno = ERANGE;
@@ -90,10 +90,10 @@ int sio_loop_watch(sio_loop *l, int fd, int events, sio_fd_cb cb, void *ud)
     struct slot *s = &l->slots[fd];
     s->cb = cb;
     s->ud = ud;
-    return sio_loop_mask(l, fd, events);
+    return sio__loop_mask(l, fd, events);
 }
 
-int sio_loop_mask(sio_loop *l, int fd, int events)
+int sio__loop_mask(sio_loop *l, int fd, int events)
 {
     if (fd < 0 || fd >= l->setsize) {
         errno = ERANGE;
@@ -148,7 +148,7 @@ static void sift_down(sio_loop *l, uint32_t i)
 /* Arms t. If the heap cannot grow (out of memory) the timer is left unarmed; callers treat
  * timers as best effort only in that impossible-in-practice case, so we abort instead of
  * silently losing a heartbeat. */
-void sio_timer_set(sio_loop *l, sio_timer *t, uint64_t when, sio_timer_cb cb)
+void sio__timer_set(sio_loop *l, sio_timer *t, uint64_t when, sio_timer_cb cb)
 {
     t->cb = cb;
     if (t->idx) {
@@ -170,7 +170,7 @@ void sio_timer_set(sio_loop *l, sio_timer *t, uint64_t when, sio_timer_cb cb)
     sift_up(l, l->nheap - 1);
 }
 
-void sio_timer_stop(sio_loop *l, sio_timer *t)
+void sio__timer_stop(sio_loop *l, sio_timer *t)
 {
     if (!t->idx) return;
     uint32_t i = t->idx - 1;
@@ -182,7 +182,7 @@ void sio_timer_stop(sio_loop *l, sio_timer *t)
     sift_down(l, l->heap[i]->idx - 1);
 }
 
-void sio_loop_before_sleep(sio_loop *l, sio_before_sleep_cb cb, void *ud)
+void sio__loop_before_sleep(sio_loop *l, sio_before_sleep_cb cb, void *ud)
 {
     l->before = cb;
     l->before_ud = ud;
@@ -194,21 +194,21 @@ void sio_loop_before_sleep(sio_loop *l, sio_before_sleep_cb cb, void *ud)
  * included; a timer re-armed for "now" waits for the next turn so a loop can't starve I/O. */
 static void run_timers(sio_loop *l)
 {
-    uint64_t now = sio_now_ms();
+    uint64_t now = sio__now_ms();
     uint32_t budget = l->nheap;
     while (l->nheap && l->heap[0]->when <= now && budget--) {
         sio_timer *t = l->heap[0];
-        sio_timer_stop(l, t);
+        sio__timer_stop(l, t);
         t->cb(l, t);
     }
 }
 
-int sio_loop_turn(sio_loop *l, int max_wait_ms)
+int sio__loop_turn(sio_loop *l, int max_wait_ms)
 {
     if (l->before) l->before(l, l->before_ud);
     int wait = max_wait_ms;
     if (l->nheap) {
-        uint64_t now = sio_now_ms();
+        uint64_t now = sio__now_ms();
         uint64_t when = l->heap[0]->when;
         /* Deadlines are whole ms and the clock truncates, so waiting (when - now) ms + 1
          * never wakes before the deadline. */

@@ -31,29 +31,29 @@ struct sio_timer {
 };
 
 /* Monotonic clock in milliseconds (CLOCK_MONOTONIC). */
-uint64_t sio_now_ms(void);
+uint64_t sio__now_ms(void);
 
 /* Creates a loop for descriptors 0 .. setsize-1. NULL on failure (errno set). */
-sio_loop *sio_loop_new(int setsize);
-void sio_loop_free(sio_loop *l);
+sio_loop *sio__loop_new(int setsize);
+void sio__loop_free(sio_loop *l);
 
 /* Sets the events a descriptor is watched for (0 removes it), with its callback and data.
  * Returns 0, or -1 with errno (EINVAL/ERANGE when fd >= setsize). */
-int sio_loop_watch(sio_loop *l, int fd, int events, sio_fd_cb cb, void *ud);
+int sio__loop_watch(sio_loop *l, int fd, int events, sio_fd_cb cb, void *ud);
 /* Changes only the event mask of an already-watched descriptor. */
-int sio_loop_mask(sio_loop *l, int fd, int events);
+int sio__loop_mask(sio_loop *l, int fd, int events);
 
 /* Arms (or re-arms) t to fire at monotonic time `when`. */
-void sio_timer_set(sio_loop *l, sio_timer *t, uint64_t when, sio_timer_cb cb);
+void sio__timer_set(sio_loop *l, sio_timer *t, uint64_t when, sio_timer_cb cb);
 /* Disarms t; harmless if it is not armed. */
-void sio_timer_stop(sio_loop *l, sio_timer *t);
+void sio__timer_stop(sio_loop *l, sio_timer *t);
 
-void sio_loop_before_sleep(sio_loop *l, sio_before_sleep_cb cb, void *ud);
+void sio__loop_before_sleep(sio_loop *l, sio_before_sleep_cb cb, void *ud);
 
 /* Runs one turn: the before-sleep hook, one epoll_wait (at most max_wait_ms, and no longer than
  * the nearest timer, rounded up so timers never fire early), the fd callbacks (read before
  * write), then due timers. Returns 0, or -1 if epoll_wait failed with something other than
  * EINTR. */
-int sio_loop_turn(sio_loop *l, int max_wait_ms);
+int sio__loop_turn(sio_loop *l, int max_wait_ms);
 
 #endif /* SIO_LOOP_H */

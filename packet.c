@@ -11,7 +11,6 @@
  */
 #include "packet.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* ====== Engine.IO ====== */
@@ -150,18 +149,42 @@ int sio_packet_decode(const char *p, size_t len, struct sio_packet *pk)
     return check_payload(pk);
 }
 
+/* Writes v in decimal; returns the number of digits. */
+static size_t put_uint(char *out, uint64_t v)
+{
+    char tmp[20]; /* UINT64_MAX has 20 digits */
+    size_t n = 0, k = 0;
+    do tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n) out[k++] = tmp[--n];
+    return k;
+}
+
+/* SIO_PACKET_HEADER_MAX reserves 2 digits for the attachment count and SIO_PACKET_MAX_ACK_DIGITS
+ * for the ack id, so both are capped to what fits: a count outside 0..99 or an id of more digits
+ * (which our own decoder would refuse) can never write past the buffer or misreport the length. */
+_Static_assert(SIO_PACKET_MAX_ACK_DIGITS >= 1 && SIO_PACKET_MAX_ACK_DIGITS <= 18, "ack ids must fit int64_t");
+
 size_t sio_packet_header(char *out, int type, int nbins, const char *nsp, size_t nsp_len, int64_t ack_id)
 {
     size_t n = 0;
     out[n++] = (char)('0' + type);
-    if (type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK)
-        n += (size_t)snprintf(out + n, 4, "%d-", nbins);
+    if (type == SIO_PACKET_BINARY_EVENT || type == SIO_PACKET_BINARY_ACK) {
+        if (nbins < 0) nbins = 0;
+        if (nbins > 99) nbins = 99;
+        n += put_uint(out + n, (uint64_t)nbins);
+        out[n++] = '-';
+    }
     if (nsp_len > 1) {
         if (nsp_len > SIO_PACKET_MAX_NSP) nsp_len = SIO_PACKET_MAX_NSP;
         memcpy(out + n, nsp, nsp_len);
         n += nsp_len;
         out[n++] = ',';
     }
-    if (ack_id >= 0) n += (size_t)snprintf(out + n, SIO_PACKET_MAX_ACK_DIGITS + 2, "%lld", (long long)ack_id);
+    if (ack_id >= 0) {
+        int64_t max = 0;
+        for (int i = 0; i < SIO_PACKET_MAX_ACK_DIGITS; i++) max = max * 10 + 9;
+        n += put_uint(out + n, (uint64_t)(ack_id < max ? ack_id : max));
+    }
     return n;
 }

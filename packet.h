@@ -86,7 +86,8 @@ int sio_packet_reserved(const char *name, size_t len);
 
 /* Writes the header of a packet: type, "<nbins>-" for binary types, the namespace followed by
  * ',' unless it is "/", and the ack id when >= 0. `out` must hold SIO_PACKET_HEADER_MAX bytes;
- * nsp_len is capped at SIO_PACKET_MAX_NSP. Returns the length written (no NUL). */
+ * to stay inside it, nsp_len is capped at SIO_PACKET_MAX_NSP, nbins at 99 and the ack id at
+ * SIO_PACKET_MAX_ACK_DIGITS digits. Returns the length written (no NUL). */
 size_t sio_packet_header(char *out, int type, int nbins, const char *nsp, size_t nsp_len, int64_t ack_id);
 
 #endif /* SIO_PACKET_H */

@@ -219,7 +219,7 @@ static void put_header(sio_jw *w, int type, int nbins, const sio_nsp *nsp, int64
 /* Turns a finished writer into a shared packet and releases the writer. NULL on ENOMEM. */
 static eio_pkt *jw_to_pkt(sio_jw *w)
 {
-    eio_pkt *p = w->err ? NULL : eio_pkt_new(w->buf, w->len, 0);
+    eio_pkt *p = w->err ? NULL : sio__pkt_new(w->buf, w->len, 0);
     sio_jw_free(w);
     return p;
 }
@@ -296,9 +296,9 @@ static int build_emit(struct emit *em, const sio_nsp *nsp, const char *event, in
     em->p[0] = encode_msg(nsp, event, ack_id, args, args_len, nbins);
     if (!em->p[0]) return SIO_ERR_NOMEM;
     for (int i = 0; i < nbins; i++) {
-        em->p[i + 1] = eio_pkt_new(bins[i].data, bins[i].len, 1);
+        em->p[i + 1] = sio__pkt_new(bins[i].data, bins[i].len, 1);
         if (!em->p[i + 1]) {
-            for (int j = 0; j <= i; j++) eio_pkt_unref(em->p[j]);
+            for (int j = 0; j <= i; j++) sio__pkt_unref(em->p[j]);
             return SIO_ERR_NOMEM;
         }
     }
@@ -312,14 +312,14 @@ static int build_emit(struct emit *em, const sio_nsp *nsp, const char *event, in
  * their packet or not at all) and tells its onAnyOutgoing listener. */
 static void send_emit(sio_socket *s, const struct emit *em, int volatile_)
 {
-    if (volatile_ && !eio_writable(s->cl->sess)) return;
-    for (int i = 0; i < em->n; i++) eio_send(s->cl->sess, em->p[i], 0);
+    if (volatile_ && !sio__eio_writable(s->cl->sess)) return;
+    for (int i = 0; i < em->n; i++) sio__eio_send(s->cl->sess, em->p[i], 0);
     if (em->is_event && s->hooks && s->hooks->on_any_out) s->hooks->on_any_out(s, &em->ev, s->hooks->on_any_out_ud);
 }
 
 static void emit_release(struct emit *em)
 {
-    for (int i = 0; i < em->n; i++) eio_pkt_unref(em->p[i]);
+    for (int i = 0; i < em->n; i++) sio__pkt_unref(em->p[i]);
 }
 
 /* ====== Namespaces ====== */
@@ -404,7 +404,7 @@ size_t sio_nsp_count(const sio_nsp *nsp) { return nsp->count; }
 
 sio_socket *sio_find_socket(sio_nsp *nsp, const char *id, size_t len)
 {
-    sio_socket *s = eio_idtab_get(&nsp->srv->sockets, id, len);
+    sio_socket *s = sio__idtab_get(&nsp->srv->sockets, id, len);
     return s && s->nsp == nsp && !s->gone ? s : NULL;
 }
 
@@ -550,7 +550,7 @@ size_t sio_room_count(sio_nsp *nsp, const char *name)
     return n;
 }
 
-void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud) { eio_set_request_handler(srv->eng, cb, ud); }
+void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud) { sio__engine_on_request(srv->eng, cb, ud); }
 
 /* ====== Sockets ====== */
 
@@ -691,14 +691,14 @@ static void socket_finish(sio_socket *s, const char *reason)
         if (s->next) s->next->prev = s->prev;
         else nsp->last = s->prev;
         nsp->count--;
-        eio_idtab_del(&srv->sockets, s);
+        sio__idtab_del(&srv->sockets, s);
         leave_all(s);
         if (s->on_disc) s->on_disc(s, reason, s->on_disc_ud);
     }
     while (s->acks) {
         struct pending_ack *a = s->acks;
         s->acks = a->next;
-        sio_timer_stop(srv->loop, &a->timer);
+        sio__timer_stop(srv->loop, &a->timer);
         a->cb(s, SIO_ERR_CLOSED, NULL, a->ud);
         free(a);
     }
@@ -734,12 +734,12 @@ void sio_disconnect(sio_socket *s, int close_session)
         if (o->gone) continue;
         eio_pkt *p = encode_ctl(o->nsp, 1, NULL, 0);
         if (p) {
-            eio_send(cl->sess, p, 0);
-            eio_pkt_unref(p);
+            sio__eio_send(cl->sess, p, 0);
+            sio__pkt_unref(p);
         }
         socket_kill(o, "server namespace disconnect");
     }
-    if (close_session) eio_close(cl->sess, "forced server close");
+    if (close_session) sio__eio_close(cl->sess, "forced server close");
 }
 
 sio_str sio_arg(const sio_event *ev, int i)
@@ -762,7 +762,7 @@ sio_str sio_arg(const sio_event *ev, int i)
 int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_len, const sio_bin *bins, int nbins)
 {
     if (!s || !event) return SIO_ERR_INVAL;
-    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct emit em;
     int rc = build_emit(&em, s->nsp, event, -1, args, args_len, bins, nbins);
     if (rc < 0) return rc;
@@ -792,7 +792,7 @@ static void ack_timeout(sio_loop *l, sio_timer *t)
 int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms, sio_ack_cb cb, void *ud)
 {
     if (!s || !event || !cb) return SIO_ERR_INVAL;
-    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct pending_ack *a = calloc(1, sizeof *a);
     if (!a) return SIO_ERR_NOMEM;
     struct emit em;
@@ -809,7 +809,7 @@ int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int ti
     a->s = s;
     a->next = s->acks;
     s->acks = a;
-    if (timeout_ms > 0) sio_timer_set(s->nsp->srv->loop, &a->timer, sio_now_ms() + (uint64_t)timeout_ms, ack_timeout);
+    if (timeout_ms > 0) sio__timer_set(s->nsp->srv->loop, &a->timer, sio__now_ms() + (uint64_t)timeout_ms, ack_timeout);
     send_emit(s, &em, 0);
     emit_release(&em);
     return 0;
@@ -827,7 +827,7 @@ int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_l
     struct evctx *ctx = (struct evctx *)(void *)ev;
     if (ev->ack_id < 0 || ctx->acked) return 0;
     ctx->acked = 1;
-    if (s->gone || eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct emit em;
     int rc = build_emit(&em, s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins);
     if (rc < 0) return rc;
@@ -1027,7 +1027,7 @@ static void bcast_ack_finish(struct bcast_ack *b, int err)
 {
     if (b->done) return;
     b->done = 1;
-    sio_timer_stop(b->srv->loop, &b->timer);
+    sio__timer_stop(b->srv->loop, &b->timer);
     sio_jw_end(&b->responses);
     sio_str r = b->responses.err ? (sio_str){"[]", 2} : (sio_str){b->responses.buf, b->responses.len};
     b->cb(err, r, b->ud);
@@ -1101,8 +1101,8 @@ int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int tim
     select_each(&op, deliver_with_ack, &x);
     emit_release(&em);
     /* No recipient: report "[]" at once, from the next turn's timers (never synchronously). */
-    uint64_t when = sio_now_ms() + (b->expected ? (uint64_t)timeout_ms : 0);
-    sio_timer_set(b->srv->loop, &b->timer, when, bcast_ack_timeout);
+    uint64_t when = sio__now_ms() + (b->expected ? (uint64_t)timeout_ms : 0);
+    sio__timer_set(b->srv->loop, &b->timer, when, bcast_ack_timeout);
     return b->expected;
 }
 
@@ -1134,8 +1134,8 @@ static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len,
     sio_jw_end(&w);
     eio_pkt *p = jw_to_pkt(&w);
     if (p) {
-        eio_send(cl->sess, p, 0);
-        eio_pkt_unref(p);
+        sio__eio_send(cl->sess, p, 0);
+        sio__pkt_unref(p);
     }
 }
 
@@ -1152,17 +1152,17 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     }
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
         if (o->nsp == nsp && !o->gone) { /* CONNECT twice: invalid state */
-            eio_close(cl->sess, "forced close");
+            sio__eio_close(cl->sess, "forced close");
             return;
         }
     }
     sio_socket *s = calloc(1, sizeof *s);
     if (!s) {
-        eio_close(cl->sess, "forced close");
+        sio__eio_close(cl->sess, "forced close");
         return;
     }
-    do eio_new_id(s->id);
-    while (eio_idtab_get(&srv->sockets, s->id, SIO_ID_LEN));
+    do sio__new_id(s->id);
+    while (sio__idtab_get(&srv->sockets, s->id, SIO_ID_LEN));
     s->nsp = nsp;
     s->cl = cl;
     s->auth = (sio_str){"{}", 2};
@@ -1170,7 +1170,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         s->auth_copy = malloc(auth.len);
         if (!s->auth_copy) {
             free(s);
-            eio_close(cl->sess, "forced close");
+            sio__eio_close(cl->sess, "forced close");
             return;
         }
         memcpy(s->auth_copy, auth.p, auth.len);
@@ -1182,7 +1182,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         const sio_nsp *m = pass == 0 ? nsp->parent : nsp;
         for (int i = 0; m && i < m->nmws && !err; i++) err = m->mws[i].cb(s, m->mws[i].ud);
     }
-    if (!err && eio_idtab_put(&srv->sockets, s) < 0) err = "Server is full";
+    if (!err && sio__idtab_put(&srv->sockets, s) < 0) err = "Server is full";
     if (err) {
         send_connect_error(cl, name, name_len, err, s->reject_data);
         free(s->reject_data);
@@ -1201,14 +1201,14 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     nsp->count++;
     s->next_in_client = cl->sockets;
     cl->sockets = s;
-    sio_timer_stop(srv->loop, &cl->connect_timer);
+    sio__timer_stop(srv->loop, &cl->connect_timer);
 
     char reply[64];
     int n = snprintf(reply, sizeof reply, "{\"sid\":\"%s\"}", s->id);
     eio_pkt *p = encode_ctl(nsp, 0, reply, (size_t)n);
     if (p) {
-        eio_send(cl->sess, p, 0);
-        eio_pkt_unref(p);
+        sio__eio_send(cl->sess, p, 0);
+        sio__pkt_unref(p);
     }
     if (nsp->on_conn) nsp->on_conn(s, nsp->on_conn_ud);
     else if (nsp->parent && nsp->parent->on_conn) nsp->parent->on_conn(s, nsp->parent->on_conn_ud);
@@ -1277,7 +1277,7 @@ static int on_ack(sio_socket *s, const struct sio_packet *h, const sio_bin *bins
     struct pending_ack *a = *pp;
     if (!a) return 0; /* unknown, answered or timed out: ignored */
     *pp = a->next;
-    sio_timer_stop(s->nsp->srv->loop, &a->timer);
+    sio__timer_stop(s->nsp->srv->loop, &a->timer);
     struct evctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.ev.name = "";
@@ -1361,7 +1361,7 @@ static void on_message(eio_session *sess, void *state, const char *data, size_t 
     return;
 violation:
     bin_reset(cl);
-    eio_close(sess, "forced close");
+    sio__eio_close(sess, "forced close");
 }
 
 /* ====== Sessions (eio callbacks) ====== */
@@ -1371,7 +1371,7 @@ static void connect_timeout(sio_loop *l, sio_timer *t)
 {
     (void)l;
     client *cl = (client *)((char *)t - offsetof(client, connect_timer));
-    if (!cl->sockets) eio_close(cl->sess, "forced server close");
+    if (!cl->sockets) sio__eio_close(cl->sess, "forced server close");
 }
 
 /* Copies what socket.handshake needs from the session's first request: the head (re-parsed on
@@ -1413,7 +1413,7 @@ static void *on_open(eio_session *sess, const struct sio_http_req *req, const ch
     }
     cl->srv = srv;
     cl->sess = sess;
-    sio_timer_set(srv->loop, &cl->connect_timer, sio_now_ms() + (uint64_t)srv->o.connect_timeout, connect_timeout);
+    sio__timer_set(srv->loop, &cl->connect_timer, sio__now_ms() + (uint64_t)srv->o.connect_timeout, connect_timeout);
     return cl;
 }
 
@@ -1424,7 +1424,7 @@ static void on_close(eio_session *sess, void *state, const char *reason)
     (void)sess;
     client *cl = state;
     sio_server *srv = cl->srv;
-    sio_timer_stop(srv->loop, &cl->connect_timer);
+    sio__timer_stop(srv->loop, &cl->connect_timer);
     while (cl->sockets) {
         sio_socket *s = cl->sockets;
         if (s->gone_reason) { /* on the dead list: take it off, finish it here */
@@ -1457,7 +1457,7 @@ static void before_sleep(sio_loop *l, void *ud)
     sio_server *srv = ud;
     for (int round = 0; round < 16; round++) {
         finish_dead(srv);
-        eio_before_sleep(srv->eng);
+        sio__engine_before_sleep(srv->eng);
         if (!srv->dead) break;
     }
 }
@@ -1480,26 +1480,26 @@ sio_server *sio_server_new(const struct sio_options *opts)
     if (srv->o.max_clients <= 0) srv->o.max_clients = SIO_MAX_CLIENTS_DEFAULT;
     srv->stop_fd = -1;
     int setsize = srv->o.max_clients * 2 + 1024;
-    srv->loop = sio_loop_new(setsize < 65536 ? 65536 : setsize);
+    srv->loop = sio__loop_new(setsize < 65536 ? 65536 : setsize);
     struct eio_callbacks cb = {on_open, on_message, on_close, srv};
-    if (srv->loop) srv->eng = eio_engine_new(srv->loop, srv->o.max_clients);
+    if (srv->loop) srv->eng = sio__engine_new(srv->loop, srv->o.max_clients);
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!srv->loop || !srv->eng || srv->stop_fd < 0 || (srv->o.path && eio_attach(srv->eng, &srv->o, &cb) < 0) ||
-        eio_idtab_init(&srv->sockets, (uint32_t)srv->o.max_clients, offsetof(sio_socket, id)) < 0 ||
-        sio_loop_watch(srv->loop, srv->stop_fd, SIO_EV_READ, on_stop, srv) < 0 || !sio_of(srv, "/")) {
+    if (!srv->loop || !srv->eng || srv->stop_fd < 0 || (srv->o.path && sio__engine_attach(srv->eng, &srv->o, &cb) < 0) ||
+        sio__idtab_init(&srv->sockets, (uint32_t)srv->o.max_clients, offsetof(sio_socket, id)) < 0 ||
+        sio__loop_watch(srv->loop, srv->stop_fd, SIO_EV_READ, on_stop, srv) < 0 || !sio_of(srv, "/")) {
         sio_server_free(srv);
         return NULL;
     }
-    sio_loop_before_sleep(srv->loop, before_sleep, srv);
+    sio__loop_before_sleep(srv->loop, before_sleep, srv);
     return srv;
 }
 
 int sio_server_listen(sio_server *srv, const char *host, int port, char *err)
 {
-    return eio_listen(srv->eng, host, port, err);
+    return sio__engine_listen(srv->eng, host, port, err);
 }
 
-int sio_server_port(const sio_server *srv) { return eio_port(srv->eng); }
+int sio_server_port(const sio_server *srv) { return sio__engine_port(srv->eng); }
 
 void sio_server_stop(sio_server *srv)
 {
@@ -1511,12 +1511,12 @@ void sio_server_stop(sio_server *srv)
 int sio_server_run(sio_server *srv)
 {
     while (!srv->stopping)
-        if (sio_loop_turn(srv->loop, 1000) < 0) return SIO_ERR_SYS;
-    eio_shutdown(srv->eng);
-    uint64_t end = sio_now_ms() + SIO_SHUTDOWN_MS;
+        if (sio__loop_turn(srv->loop, 1000) < 0) return SIO_ERR_SYS;
+    sio__engine_shutdown(srv->eng);
+    uint64_t end = sio__now_ms() + SIO_SHUTDOWN_MS;
     do {
-        if (sio_loop_turn(srv->loop, 20) < 0) return SIO_ERR_SYS;
-    } while (!eio_drained(srv->eng) && sio_now_ms() < end);
+        if (sio__loop_turn(srv->loop, 20) < 0) return SIO_ERR_SYS;
+    } while (!sio__engine_drained(srv->eng) && sio__now_ms() < end);
     before_sleep(srv->loop, srv);
     return 0;
 }
@@ -1525,7 +1525,7 @@ void sio_server_free(sio_server *srv)
 {
     if (!srv) return;
     finish_dead(srv);
-    eio_engine_free(srv->eng); /* frees sessions without callbacks; sockets are freed below */
+    sio__engine_free(srv->eng); /* frees sessions without callbacks; sockets are freed below */
     for (sio_nsp *n = srv->nsps; n;) {
         sio_nsp *next = n->next;
         while (n->first) {
@@ -1551,14 +1551,14 @@ void sio_server_free(sio_server *srv)
         free(n);
         n = next;
     }
-    eio_idtab_free(&srv->sockets);
+    sio__idtab_free(&srv->sockets);
     while (srv->bare) {
         struct bare_ep *b = srv->bare;
         srv->bare = b->next;
         free(b);
     }
     if (srv->stop_fd >= 0) close(srv->stop_fd);
-    sio_loop_free(srv->loop);
+    sio__loop_free(srv->loop);
     free(srv);
 }
 
@@ -1596,7 +1596,7 @@ int sio_eio_attach(sio_server *srv, const char *path, const struct sio_options *
     struct sio_options o = opts ? *opts : srv->o;
     o.path = path;
     struct eio_callbacks cb = {bare_open, bare_message, bare_close, b};
-    int rc = eio_attach(srv->eng, &o, &cb);
+    int rc = sio__engine_attach(srv->eng, &o, &cb);
     if (rc < 0) {
         free(b);
         return rc;
@@ -1609,18 +1609,18 @@ int sio_eio_attach(sio_server *srv, const char *path, const struct sio_options *
 int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary)
 {
     eio_session *sess = (eio_session *)s;
-    if (eio_closing(sess)) return SIO_ERR_CLOSED;
-    eio_pkt *p = eio_pkt_alloc(len + (binary ? 0 : 1), binary);
+    if (sio__eio_closing(sess)) return SIO_ERR_CLOSED;
+    eio_pkt *p = sio__pkt_alloc(len + (binary ? 0 : 1), binary);
     if (!p) return SIO_ERR_NOMEM;
     if (!binary) p->data[0] = '4';
     if (len) memcpy(p->data + (binary ? 0 : 1), data, len);
-    eio_pkt_seal(p);
-    eio_send(sess, p, 0);
-    eio_pkt_unref(p);
+    sio__pkt_seal(p);
+    sio__eio_send(sess, p, 0);
+    sio__pkt_unref(p);
     return 0;
 }
 
-void sio_eio_close(sio_eio_socket *s) { eio_close((eio_session *)s, "forced close"); }
-const char *sio_eio_id(const sio_eio_socket *s) { return eio_sid((const eio_session *)s); }
-void sio_eio_set_data(sio_eio_socket *s, void *data) { eio_set_app_data((eio_session *)s, data); }
-void *sio_eio_data(const sio_eio_socket *s) { return eio_app_data((const eio_session *)s); }
+void sio_eio_close(sio_eio_socket *s) { sio__eio_close((eio_session *)s, "forced close"); }
+const char *sio_eio_id(const sio_eio_socket *s) { return sio__eio_sid((const eio_session *)s); }
+void sio_eio_set_data(sio_eio_socket *s, void *data) { sio__eio_set_data((eio_session *)s, data); }
+void *sio_eio_data(const sio_eio_socket *s) { return sio__eio_data((const eio_session *)s); }
