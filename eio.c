@@ -299,6 +299,7 @@ struct eio_conn {
     ibuf frag;                /* WebSocket: payload of a fragmented message so far */
     pktq wq;                  /* write queue */
     size_t wq_off;            /* bytes of the oldest queue entry already written */
+    uint64_t soft_since;      /* when the queue went over the soft output limit (0 = it is not) */
     eio_session *sess;        /* the session this connection carries (WS), probes, or polls */
     const eio_endpoint *ep;   /* the endpoint of its current/last Engine.IO request (CORS) */
     sio_timer timer;          /* HTTP request deadline / keep-alive idle deadline */
@@ -321,6 +322,7 @@ struct eio_session {
     eio_conn *probe;            /* a WebSocket being upgraded to, or NULL */
     eio_conn *get;              /* the held polling GET, or NULL */
     pktq q;                     /* polling: packets waiting for a GET */
+    uint64_t soft_since;        /* when q went over the soft output limit (0 = it is not) */
     uint64_t ping_at;           /* when to send the next ping (0 = not scheduled) */
     uint64_t pong_by;           /* deadline for the pong (0 = no ping outstanding) */
     uint64_t upgrade_by;        /* deadline for the probe to finish (0 = none) */
@@ -340,6 +342,12 @@ struct eio_engine {
     eio_endpoint eps[SIO_MAX_ENDPOINTS]; /* the paths served */
     int neps;                    /* entries used in eps */
     size_t max_buffer;           /* the largest max_http_buffer_size of all endpoints */
+    uint64_t request_ms;         /* http_request_timeout */
+    uint64_t keepalive_ms;       /* http_keepalive_timeout */
+    size_t out_hard;             /* output_hard_limit */
+    size_t out_soft;             /* output_soft_limit */
+    uint64_t out_soft_ms;        /* output_soft_seconds, in ms */
+    size_t max_conns;            /* TCP connections accepted at once */
     int lfd;                     /* listening socket, -1 if none */
     int port;                    /* port bound */
     int spare_fd;                /* a reserved descriptor, given up to shed a connection at EMFILE */
@@ -367,11 +375,18 @@ static void ws_detach(eio_conn *c, const char *reason);
 
 /* ====== Engine lifecycle ====== */
 
-eio_engine *sio__engine_new(sio_loop *loop, int max_sessions)
+eio_engine *sio__engine_new(sio_loop *loop, const struct sio_options *o)
 {
     eio_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->loop = loop;
+    e->request_ms = (uint64_t)(o->http_request_timeout > 0 ? o->http_request_timeout : SIO_HTTP_REQUEST_MS_DEFAULT);
+    e->keepalive_ms = (uint64_t)(o->http_keepalive_timeout > 0 ? o->http_keepalive_timeout : SIO_HTTP_KEEPALIVE_MS_DEFAULT);
+    e->out_hard = o->output_hard_limit ? o->output_hard_limit : SIO_OUTPUT_HARD_DEFAULT;
+    e->out_soft = o->output_soft_limit ? o->output_soft_limit : e->out_hard;
+    e->out_soft_ms = (uint64_t)(o->output_soft_seconds > 0 ? o->output_soft_seconds : 0) * 1000;
+    e->max_conns = (size_t)o->max_clients * 2 + 64;
+    int max_sessions = o->max_clients;
     e->lfd = -1;
     e->port = -1;
     e->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -529,7 +544,12 @@ static void on_accept(sio_loop *l, int lfd, void *ud, int events)
         if (e->conns) e->conns->prev = c;
         e->conns = c;
         e->nconns++;
-        sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
+        sio__timer_set(l, &c->timer, sio__now_ms() + e->request_ms, conn_timeout);
+        if (e->nconns > e->max_conns) { /* refuse politely, keep serving everyone else */
+            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+            if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { /* best effort */ }
+            conn_close(c, "transport close");
+        }
     }
 }
 
@@ -580,12 +600,27 @@ static void conn_timeout(sio_loop *l, sio_timer *t)
 
 /* ====== Connections: writing ====== */
 
-/* Queues a packet on the connection and puts it on this turn's write list. A connection whose
- * queue passes SIO_MAX_OUTBUF is a consumer that does not read: it is closed. */
+/* The output limits (Redis's client-output-buffer-limit): 1 when `bytes` queued for one client
+ * are over the hard limit, or have stayed over the soft limit for out_soft_ms (tracked in
+ * *soft_since, 0 while under it). Such a client does not read: the caller closes it. */
+static int output_over(const eio_engine *e, size_t bytes, uint64_t *soft_since)
+{
+    if (bytes > e->out_hard) return 1;
+    if (bytes <= e->out_soft) {
+        *soft_since = 0;
+        return 0;
+    }
+    uint64_t now = sio__now_ms();
+    if (!*soft_since) *soft_since = now;
+    return now - *soft_since >= e->out_soft_ms;
+}
+
+/* Queues a packet on the connection and puts it on this turn's write list. A connection over
+ * the output limits is a consumer that does not read: it is closed. */
 static void conn_send(eio_conn *c, eio_pkt *p, int framed)
 {
     if (c->close_asap) return;
-    if (c->wq.bytes > SIO_MAX_OUTBUF || q_push(&c->wq, p, framed) < 0) {
+    if (q_push(&c->wq, p, framed) < 0 || output_over(c->e, c->wq.bytes, &c->soft_since)) {
         conn_close(c, "transport error");
         return;
     }
@@ -643,6 +678,7 @@ static void conn_flush(eio_conn *c)
         c->wq_off = left;
     }
     if (c->close_asap) return;
+    if (c->wq.bytes <= c->e->out_soft) c->soft_since = 0;
     int want = c->wq.len != 0;
     if (want != c->want_write) {
         c->want_write = (uint8_t)want;
@@ -689,8 +725,8 @@ static void ibuf_consume(ibuf *b, size_t n)
 }
 
 /* Updates the HTTP deadline after input was processed: a partial request must complete within
- * SIO_HTTP_REQUEST_MS of its first byte; an idle keep-alive connection lives
- * SIO_HTTP_KEEPALIVE_MS; WebSockets and held GETs have no deadline (the heartbeat covers them). */
+ * http_request_timeout of its first byte; an idle keep-alive connection lives
+ * http_keepalive_timeout; WebSockets and held GETs have no deadline (the heartbeat covers them). */
 static void conn_update_deadline(eio_conn *c)
 {
     sio_loop *l = c->e->loop;
@@ -699,10 +735,10 @@ static void conn_update_deadline(eio_conn *c)
         sio__timer_stop(l, &c->timer);
         c->req_started = 0;
     } else if (c->in.len) {
-        if (!c->req_started) sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_REQUEST_MS, conn_timeout);
+        if (!c->req_started) sio__timer_set(l, &c->timer, sio__now_ms() + c->e->request_ms, conn_timeout);
         c->req_started = 1;
     } else {
-        sio__timer_set(l, &c->timer, sio__now_ms() + SIO_HTTP_KEEPALIVE_MS, conn_timeout);
+        sio__timer_set(l, &c->timer, sio__now_ms() + c->e->keepalive_ms, conn_timeout);
         c->req_started = 0;
     }
 }
@@ -886,7 +922,7 @@ static void sess_queue(eio_session *s, eio_pkt *p)
         if (s->ws) conn_send(s->ws, p, 1);
         return;
     }
-    if (s->q.bytes > SIO_MAX_OUTBUF || q_push(&s->q, p, 0) < 0) {
+    if (q_push(&s->q, p, 0) < 0 || output_over(s->e, s->q.bytes, &s->soft_since)) {
         sess_close(s, "transport error");
         return;
     }

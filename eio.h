@@ -18,16 +18,6 @@
 #ifndef SIO_READ_CHUNK
 #define SIO_READ_CHUNK 65536 /* bytes read from a socket in one read() */
 #endif
-#ifndef SIO_MAX_OUTBUF
-#define SIO_MAX_OUTBUF (16u << 20) /* queued output bytes per connection/session before it is
-                                      closed as a slow consumer */
-#endif
-#ifndef SIO_HTTP_KEEPALIVE_MS
-#define SIO_HTTP_KEEPALIVE_MS 5000 /* idle keep-alive connection lifetime (Node's keepAliveTimeout) */
-#endif
-#ifndef SIO_HTTP_REQUEST_MS
-#define SIO_HTTP_REQUEST_MS 30000 /* time allowed for a whole request (head and body) to arrive */
-#endif
 #ifndef SIO_MAX_BODY_OTHER
 #define SIO_MAX_BODY_OTHER 65536 /* body bytes accepted on requests outside the Engine.IO path */
 #endif
@@ -113,8 +103,10 @@ struct eio_callbacks {
     void *ud; /* passed to on_open */
 };
 
-/* Creates the engine on `loop`, for at most max_sessions sessions at once. NULL on ENOMEM. */
-eio_engine *sio__engine_new(sio_loop *loop, int max_sessions);
+/* Creates the engine on `loop`. From `o` it takes what is engine-wide: max_clients (sessions;
+ * TCP connections are capped at twice that + 64), the HTTP timeouts and the output limits.
+ * NULL on ENOMEM. */
+eio_engine *sio__engine_new(sio_loop *loop, const struct sio_options *o);
 /* Serves Engine.IO on o->path (ending in '/') with these options (copied; the strings they point
  * to must outlive the engine) and callbacks. Returns 0 or SIO_ERR_INVAL (bad or duplicate path,
  * SIO_MAX_ENDPOINTS reached). */

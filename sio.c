@@ -196,6 +196,13 @@ void sio_options_init(struct sio_options *o)
     o->connect_timeout = 45000;
     o->max_http_buffer_size = 1000000;
     o->max_clients = SIO_MAX_CLIENTS_DEFAULT;
+    o->http_request_timeout = SIO_HTTP_REQUEST_MS_DEFAULT;
+    o->http_keepalive_timeout = SIO_HTTP_KEEPALIVE_MS_DEFAULT;
+    o->output_hard_limit = SIO_OUTPUT_HARD_DEFAULT;
+    o->output_soft_limit = SIO_OUTPUT_SOFT_DEFAULT;
+    o->output_soft_seconds = SIO_OUTPUT_SOFT_SECONDS_DEFAULT;
+    o->max_namespaces = SIO_MAX_NAMESPACES_DEFAULT;
+    o->max_rooms = SIO_MAX_ROOMS_DEFAULT;
     o->allow_upgrades = 1;
     o->transports = SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET;
     o->cookie_path = "/";
@@ -458,6 +465,8 @@ int sio_join(sio_socket *s, const char *name)
         for (uint16_t i = 0; i < s->nrooms; i++)
             if (s->rooms[i].r == r) return 0; /* already a member */
     }
+    int max = s->nsp->srv->o.max_rooms > 0 && s->nsp->srv->o.max_rooms < 65535 ? s->nsp->srv->o.max_rooms : 65535;
+    if (s->nrooms >= max) return SIO_ERR_LIMIT;
     if (s->nrooms == s->caprooms) {
         uint16_t cap = s->caprooms ? (uint16_t)(s->caprooms * 2) : 2;
         if (cap < s->caprooms) return SIO_ERR_LIMIT;
@@ -1150,11 +1159,17 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         send_connect_error(cl, name, name_len, "Invalid namespace", NULL);
         return;
     }
+    int joined = 0;
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
         if (o->nsp == nsp && !o->gone) { /* CONNECT twice: invalid state */
             sio__eio_close(cl->sess, "forced close");
             return;
         }
+        joined++;
+    }
+    if (srv->o.max_namespaces > 0 && joined >= srv->o.max_namespaces) {
+        send_connect_error(cl, name, name_len, "Too many namespaces", NULL);
+        return;
     }
     sio_socket *s = calloc(1, sizeof *s);
     if (!s) {
@@ -1482,7 +1497,7 @@ sio_server *sio_server_new(const struct sio_options *opts)
     int setsize = srv->o.max_clients * 2 + 1024;
     srv->loop = sio__loop_new(setsize < 65536 ? 65536 : setsize);
     struct eio_callbacks cb = {on_open, on_message, on_close, srv};
-    if (srv->loop) srv->eng = sio__engine_new(srv->loop, srv->o.max_clients);
+    if (srv->loop) srv->eng = sio__engine_new(srv->loop, &srv->o);
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!srv->loop || !srv->eng || srv->stop_fd < 0 || (srv->o.path && sio__engine_attach(srv->eng, &srv->o, &cb) < 0) ||
         sio__idtab_init(&srv->sockets, (uint32_t)srv->o.max_clients, offsetof(sio_socket, id)) < 0 ||

@@ -72,6 +72,27 @@
 #ifndef SIO_MAX_ROOM_NAME
 #define SIO_MAX_ROOM_NAME 256 /* bytes of a room name */
 #endif
+#ifndef SIO_HTTP_REQUEST_MS_DEFAULT
+#define SIO_HTTP_REQUEST_MS_DEFAULT 30000 /* default http_request_timeout (slowloris guard) */
+#endif
+#ifndef SIO_HTTP_KEEPALIVE_MS_DEFAULT
+#define SIO_HTTP_KEEPALIVE_MS_DEFAULT 5000 /* default http_keepalive_timeout (Node's keepAliveTimeout) */
+#endif
+#ifndef SIO_OUTPUT_HARD_DEFAULT
+#define SIO_OUTPUT_HARD_DEFAULT (8u << 20) /* default output_hard_limit, bytes */
+#endif
+#ifndef SIO_OUTPUT_SOFT_DEFAULT
+#define SIO_OUTPUT_SOFT_DEFAULT (1u << 20) /* default output_soft_limit, bytes */
+#endif
+#ifndef SIO_OUTPUT_SOFT_SECONDS_DEFAULT
+#define SIO_OUTPUT_SOFT_SECONDS_DEFAULT 10 /* default output_soft_seconds */
+#endif
+#ifndef SIO_MAX_NAMESPACES_DEFAULT
+#define SIO_MAX_NAMESPACES_DEFAULT 32 /* default max_namespaces: namespaces joined per connection */
+#endif
+#ifndef SIO_MAX_ROOMS_DEFAULT
+#define SIO_MAX_ROOMS_DEFAULT 1024 /* default max_rooms: named rooms per socket */
+#endif
 #define SIO_ID_LEN 20 /* characters in an Engine.IO sid and a Socket.IO socket id */
 
 /* ====== Errors ====== */
@@ -120,7 +141,18 @@ struct sio_options {
     int upgrade_timeout;        /* ms for a polling->WebSocket upgrade to finish; 10000 */
     int connect_timeout;        /* ms for a new session to join a namespace (connectTimeout); 45000 */
     size_t max_http_buffer_size; /* largest POST body / WebSocket message (maxHttpBufferSize); 1e6 */
-    int max_clients;            /* Engine.IO sessions (and the socket table's size); 10000 */
+    int max_clients;            /* Engine.IO sessions (and the socket table's size); 10000. At the
+                                   limit a handshake gets 503 and a CONNECT "Server is full"; TCP
+                                   connections are capped at 2 * max_clients + 64 */
+    int http_request_timeout;   /* ms for a request's head and body to arrive after its first
+                                   byte (slowloris); 30000. The connection is then closed */
+    int http_keepalive_timeout; /* ms an idle keep-alive HTTP connection is kept; 5000 */
+    size_t output_hard_limit;   /* bytes queued for one client before it is closed at once; 8 MiB */
+    size_t output_soft_limit;   /* bytes queued for one client ... */
+    int output_soft_seconds;    /* ... for this many seconds before it is closed; 1 MiB, 10 s
+                                   (Redis's client-output-buffer-limit model: a slow reader) */
+    int max_namespaces;         /* namespaces one connection may join; 32 (then CONNECT_ERROR) */
+    int max_rooms;              /* named rooms one socket may join; 1024 (then SIO_ERR_LIMIT) */
     const char *cors_origins[SIO_MAX_CORS_ORIGINS]; /* CORS origins; none = no CORS headers (Node's
                                    default); "*" = any; one = sent as is; several = the request's
                                    Origin echoed when it is one of them */
