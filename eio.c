@@ -372,6 +372,7 @@ static void sess_close(eio_session *s, const char *reason);
 static void sess_rearm(eio_session *s);
 static void on_conn_event(sio_loop *l, int fd, void *ud, int events);
 static void ws_detach(eio_conn *c, const char *reason);
+static int conn_adopt(eio_engine *e, int fd);
 
 /* ====== Engine lifecycle ====== */
 
@@ -515,6 +516,7 @@ static void conn_timeout(sio_loop *l, sio_timer *t);
  * does not spin on a queue it cannot drain. */
 static void on_accept(sio_loop *l, int lfd, void *ud, int events)
 {
+    (void)l;
     (void)events;
     eio_engine *e = ud;
     for (int n = 0; n < SIO_ACCEPT_PER_EVENT; n++) {
@@ -529,29 +531,39 @@ static void on_accept(sio_loop *l, int lfd, void *ud, int events)
             }
             return;
         }
-        eio_conn *c = calloc(1, sizeof *c);
-        if (!c || sio__loop_watch(l, fd, SIO_EV_READ, on_conn_event, c) < 0) {
-            free(c);
-            close(fd);
-            continue;
-        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
-        c->e = e;
-        c->role = ROLE_HTTP;
-        c->next = e->conns;
-        if (e->conns) e->conns->prev = c;
-        e->conns = c;
-        e->nconns++;
-        sio__timer_set(l, &c->timer, sio__now_ms() + e->request_ms, conn_timeout);
-        if (e->nconns > e->max_conns) { /* refuse politely, keep serving everyone else */
-            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-            if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { /* best effort */ }
-            conn_close(c, "transport close");
-        }
+        conn_adopt(e, fd);
     }
 }
+
+/* Registers an already-connected socket as a new connection (what on_accept does for each
+ * accepted descriptor). Returns 0, or -1 (the descriptor is closed). */
+static int conn_adopt(eio_engine *e, int fd)
+{
+    eio_conn *c = calloc(1, sizeof *c);
+    if (!c || sio__loop_watch(e->loop, fd, SIO_EV_READ, on_conn_event, c) < 0) {
+        free(c);
+        close(fd);
+        return -1;
+    }
+    c->fd = fd;
+    c->e = e;
+    c->role = ROLE_HTTP;
+    c->next = e->conns;
+    if (e->conns) e->conns->prev = c;
+    e->conns = c;
+    e->nconns++;
+    sio__timer_set(e->loop, &c->timer, sio__now_ms() + e->request_ms, conn_timeout);
+    if (e->nconns > e->max_conns) { /* refuse politely, keep serving everyone else */
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { /* best effort */ }
+        conn_close(c, "transport close");
+    }
+    return 0;
+}
+
+int sio__engine_adopt(eio_engine *e, int fd) { return conn_adopt(e, fd); }
 
 /* Marks the connection for closing at the end of the turn and detaches it from its session:
  * a session's WebSocket or held GET going away closes the session, a probe going away only

@@ -124,6 +124,10 @@ void sio__engine_shutdown(eio_engine *e);
 /* 1 once shutdown has flushed (or given up on) every connection. */
 int sio__engine_drained(const eio_engine *e);
 
+/* Testing hook: serves an already-connected descriptor (one end of a socketpair) as if it had
+ * been accepted. Returns 0 or -1. Used by the whole-connection fuzz target. */
+int sio__engine_adopt(eio_engine *e, int fd);
+
 /* Sets the handler for plain HTTP requests outside the Engine.IO path (NULL: answer 404). */
 void sio__engine_on_request(eio_engine *e, sio_request_cb cb, void *ud);
 

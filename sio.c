@@ -1523,6 +1523,12 @@ void sio_server_stop(sio_server *srv)
     if (write(srv->stop_fd, &one, sizeof one) < 0) { /* the flag alone still stops it */ }
 }
 
+/* Testing hooks for the fuzz targets (declared there): feed a descriptor, run one loop turn. */
+int sio__server_adopt(sio_server *srv, int fd);
+int sio__server_turn(sio_server *srv, int max_wait_ms);
+int sio__server_adopt(sio_server *srv, int fd) { return sio__engine_adopt(srv->eng, fd); }
+int sio__server_turn(sio_server *srv, int max_wait_ms) { return sio__loop_turn(srv->loop, max_wait_ms); }
+
 int sio_server_run(sio_server *srv)
 {
     while (!srv->stopping)
