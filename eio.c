@@ -1043,6 +1043,11 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
 static void sess_free(eio_session *s)
 {
     eio_engine *e = s->e;
+    if (s->flushing) { /* still on this turn's flush list: unlink it */
+        eio_session **pp = &e->flush;
+        while (*pp != s) pp = &(*pp)->next_flush;
+        *pp = s->next_flush;
+    }
     sio__timer_stop(e->loop, &s->timer);
     sio__idtab_del(&e->sessions, s);
     if (s->ws) s->ws->sess = NULL;
@@ -1189,7 +1194,12 @@ static void poll_get(eio_conn *c, eio_session *s, int cors, int keep_alive)
     c->held = 1;
     c->cors = (int8_t)cors;
     c->keep_alive = (uint8_t)keep_alive;
-    if (s->state == S_LINGER) { /* the last GET of a closed session: deliver and forget it */
+    if (s->state == S_LINGER) { /* a closed session's last GETs: what was queued, then 6 and 1 */
+        if (s->q.len) {
+            poll_answer(s, 0);
+            return;
+        }
+        s->noop = 1;
         poll_answer(s, '1');
         sess_free(s);
         return; /* http_process goes on with pipelined requests */
@@ -1762,18 +1772,23 @@ static void sess_finish(eio_session *s)
     }
     if (s->transport == T_POLLING) {
         int server_side = !s->client_closed;
-        if (s->get) {
-            eio_conn *c = poll_answer(s, server_side ? '1' : '6');
-            sess_free(s);
-            conn_process_buffered(c);
-            return;
-        } else if (server_side && strcmp(s->reason, "ping timeout") != 0 && strcmp(s->reason, "parse error") != 0 &&
-                   strcmp(s->reason, "transport error") != 0) {
-            /* Node keeps such a session for its next GET, which gets the close packet. */
+        int hard = strcmp(s->reason, "ping timeout") == 0 || strcmp(s->reason, "parse error") == 0 ||
+                   strcmp(s->reason, "transport error") == 0;
+        if (server_side && !hard && (s->q.len || !s->get)) {
+            /* Node keeps such a session for its next GETs: first what is queued (DISCONNECT
+             * packets, say), then "6\x1e1". Never both in one body: the client acts on the close
+             * packet at once but on Socket.IO packets a tick later, so the close would win. */
             s->state = S_LINGER;
             s->ping_at = s->pong_by = s->upgrade_by = 0;
             s->linger_by = sio__now_ms() + SIO_CLOSE_GRACE_MS;
             sess_rearm(s);
+            if (s->get) conn_process_buffered(poll_answer(s, 0));
+            return;
+        }
+        if (s->get) { /* nothing queued, or a client close ('6') or a hard error ('1') */
+            eio_conn *c = poll_answer(s, server_side ? '1' : '6');
+            sess_free(s);
+            conn_process_buffered(c);
             return;
         }
     }

@@ -102,6 +102,7 @@ struct sio_socket {
     uint16_t caprooms;              /* rooms[] allocated */
     uint8_t connected : 1;          /* past the middleware, in the namespace */
     uint8_t gone : 1;               /* disconnected; waiting to be finished */
+    uint8_t left : 1;               /* has left every room, its id room included (disconnect) */
     struct handler *handlers;       /* event handlers */
     sio_disconnect_cb on_disc;      /* disconnect handler */
     void *on_disc_ud;               /* its data */
@@ -603,6 +604,7 @@ int sio_socket_connected(const sio_socket *s) { return s->connected && !s->gone;
 
 int sio_socket_in(const sio_socket *s, const char *room)
 {
+    if (s->left) return 0;
     if (strcmp(room, s->id) == 0) return 1;
     for (uint16_t i = 0; i < s->nrooms; i++)
         if (strcmp(s->rooms[i].r->name, room) == 0) return 1;
@@ -612,6 +614,7 @@ int sio_socket_in(const sio_socket *s, const char *room)
 int sio_socket_rooms(const sio_socket *s, const char **out, int max)
 {
     int n = 0;
+    if (s->left) return 0;
     if (n < max) out[n] = s->id;
     n++;
     for (uint16_t i = 0; i < s->nrooms; i++, n++)
@@ -690,8 +693,12 @@ static void socket_finish(sio_socket *s, const char *reason)
     sio_socket **pp = &cl->sockets;
     while (*pp && *pp != s) pp = &(*pp)->next_in_client;
     if (*pp) *pp = s->next_in_client;
-    if (s->connected && s->hooks && s->hooks->on_disconnecting) /* still in its rooms (B5) */
+    if (s->connected && s->hooks && s->hooks->on_disconnecting) {
+        /* Node's order (B5): "disconnecting" while the socket is still connected and in its
+         * rooms, so it is visible again to queries for the length of the call. */
+        s->gone = 0;
         s->hooks->on_disconnecting(s, reason, s->hooks->on_disconnecting_ud);
+    }
     s->gone = 1;
     if (s->connected) {
         sio_nsp *nsp = s->nsp;
@@ -702,6 +709,7 @@ static void socket_finish(sio_socket *s, const char *reason)
         nsp->count--;
         sio__idtab_del(&srv->sockets, s);
         leave_all(s);
+        s->left = 1;
         if (s->on_disc) s->on_disc(s, reason, s->on_disc_ud);
     }
     while (s->acks) {
@@ -800,13 +808,19 @@ static void ack_timeout(sio_loop *l, sio_timer *t)
 
 int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms, sio_ack_cb cb, void *ud)
 {
+    return sio_emitv_with_ack(s, event, args, args ? strlen(args) : 0, NULL, 0, timeout_ms, cb, ud);
+}
+
+int sio_emitv_with_ack(sio_socket *s, const char *event, const char *args, size_t args_len, const sio_bin *bins,
+                       int nbins, int timeout_ms, sio_ack_cb cb, void *ud)
+{
     if (!s || !event || !cb) return SIO_ERR_INVAL;
     if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct pending_ack *a = calloc(1, sizeof *a);
     if (!a) return SIO_ERR_NOMEM;
     struct emit em;
     int64_t id = s->nsp->next_ack_id;
-    int rc = build_emit(&em, s->nsp, event, id, args, args ? strlen(args) : 0, NULL, 0);
+    int rc = build_emit(&em, s->nsp, event, id, args, args_len, bins, nbins);
     if (rc < 0) {
         free(a);
         return rc;
@@ -839,6 +853,18 @@ int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_l
     if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct emit em;
     int rc = build_emit(&em, s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins);
+    if (rc < 0) return rc;
+    send_emit(s, &em, 0);
+    emit_release(&em);
+    return 0;
+}
+
+int sio_ack_id(sio_socket *s, int64_t ack_id, const char *args, size_t args_len, const sio_bin *bins, int nbins)
+{
+    if (!s || ack_id < 0) return SIO_ERR_INVAL;
+    if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
+    struct emit em;
+    int rc = build_emit(&em, s->nsp, NULL, ack_id, args, args_len, bins, nbins);
     if (rc < 0) return rc;
     send_emit(s, &em, 0);
     emit_release(&em);

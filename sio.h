@@ -351,6 +351,16 @@ int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_le
 int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms,
                       sio_ack_cb cb, void *ud);
 
+/* sio_emit_with_ack() with attachments (see sio_emitv()). */
+int sio_emitv_with_ack(sio_socket *s, const char *event, const char *args, size_t args_len,
+                       const sio_bin *bins, int nbins, int timeout_ms, sio_ack_cb cb, void *ud);
+
+/* Answers an ack request later, after the handler has returned (Node lets the callback be
+ * called after async work): keep ev->ack_id, then call this once. No check against answering
+ * twice. Returns 0, SIO_ERR_INVAL (ack_id < 0), SIO_ERR_CLOSED or SIO_ERR_NOMEM. */
+int sio_ack_id(sio_socket *s, int64_t ack_id, const char *args, size_t args_len, const sio_bin *bins,
+               int nbins);
+
 /* Answers the client's ack request of `ev` with the argument list `args` (may be NULL/"").
  * Does nothing (returns 0) when ev->ack_id < 0. Call it at most once per event; call it from the
  * handler (ev is only valid there). */
@@ -462,7 +472,7 @@ void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud);
 
 typedef struct sio_eio_socket sio_eio_socket; /* one Engine.IO session */
 
-/* What a bare Engine.IO endpoint hears. */
+/* What a bare Engine.IO endpoint hears. Any of the three may be NULL. */
 struct sio_eio_handlers {
     void (*on_open)(sio_eio_socket *s, void *ud);   /* a session opened */
     /* a message arrived; data is valid until the callback returns */

@@ -3,7 +3,9 @@
  * expect (protocol.md B13): pingInterval 300, pingTimeout 200, maxPayload 1000000,
  * connectTimeout 1000, CORS "*"; namespaces "/" and "/custom" only; on connect both emit
  * "auth" with the handshake's auth; on "/", "message" -> "message-back" with the same arguments
- * (attachments included) and "message-with-ack" -> an ack with the same arguments.
+ * (attachments included) and "message-with-ack" -> an ack with the same arguments. In the same
+ * process, on /engine.io/, a bare Engine.IO server (no Socket.IO) that echoes every message, text
+ * or binary, back on its session, with the same ping settings.
  *
  * Usage: examples/conformance [--port N]   (default 3000; 0 = any free port)
  */
@@ -39,6 +41,13 @@ static void on_connection(sio_socket *s, void *ud)
     }
 }
 
+/* The bare Engine.IO echo on /engine.io/ (the engine.io test suite's server). */
+static void on_eio_message(sio_eio_socket *s, const void *data, size_t len, int binary, void *ud)
+{
+    (void)ud;
+    sio_eio_send(s, data, len, binary);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -66,6 +75,12 @@ int main(int argc, char **argv)
     if (!server) return 1;
     sio_on_connection(sio_of(server, "/"), on_connection, (void *)1);
     sio_on_connection(sio_of(server, "/custom"), on_connection, NULL);
+    const struct sio_eio_handlers eio = {NULL, on_eio_message, NULL};
+    if (sio_eio_attach(server, "/engine.io/", NULL, &eio, NULL) < 0) { /* NULL: the same options */
+        fprintf(stderr, "conformance: cannot serve /engine.io/\n");
+        sio_server_free(server);
+        return 1;
+    }
     char err[SIO_ERR_LEN];
     if (sio_server_listen(server, "127.0.0.1", port, err) < 0) {
         fprintf(stderr, "conformance: %s\n", err);

@@ -16,3 +16,32 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
+# The second, independent client of the end-to-end tests (python-socketio, Debian's package).
+# Optional: without it those tests print a SKIPPED banner.
+pymissing=""
+if ! /usr/bin/python3 -c 'import socketio' >/dev/null 2>&1; then
+  pymissing="python3-socketio python3-requests python3-websocket"
+else
+  /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || pymissing="$pymissing python3-requests"
+  /usr/bin/python3 -c 'import websocket' >/dev/null 2>&1 || pymissing="$pymissing python3-websocket"
+fi
+if [ -n "$pymissing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing $pymissing with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pymissing; } ||
+      echo "deps: could not install $pymissing; the python-socketio tests will be SKIPPED" >&2
+  else
+    echo "deps: MISSING: $pymissing (run as root to install them with apt-get); the python-socketio tests will be SKIPPED" >&2
+  fi
+fi
+# The browser test (tests/e2e/browser.test.mjs) drives Debian's chromium with playwright-core
+# (no browser download). Optional: without it that test prints a SKIPPED banner.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing chromium with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } ||
+      echo "deps: could not install chromium; the browser test will be SKIPPED" >&2
+  else
+    echo "deps: MISSING: chromium (run as root to install it with apt-get); the browser test will be SKIPPED" >&2
+  fi
+fi
