@@ -137,6 +137,16 @@ struct sio_nsp {
     sio_nsp *next;                   /* next namespace */
 };
 
+/* A BINARY_EVENT/BINARY_ACK whose attachments are still arriving (B7); allocated only then, so
+ * an idle client carries one NULL pointer for it. */
+struct binwait {
+    int need;                          /* attachments announced */
+    int have;                          /* attachments received */
+    sio_bin bins[SIO_MAX_ATTACHMENTS]; /* received attachments (owned copies) */
+    size_t head_len;                   /* length of the packet text */
+    char head[];                       /* the packet text (copied) */
+};
+
 /* The Socket.IO state of one Engine.IO session (Node's Client). */
 struct client {
     sio_server *srv;          /* owner */
@@ -144,11 +154,7 @@ struct client {
     sio_socket *sockets;      /* connected sockets, one per namespace */
     sio_timer connect_timer;  /* connectTimeout, until the first CONNECT succeeds */
     struct handshake *hs;     /* socket.handshake data */
-    char *bin_head;           /* a BINARY_EVENT/ACK waiting for attachments (copied text) */
-    size_t bin_head_len;      /* its length */
-    int bin_need;             /* attachments announced */
-    int bin_have;             /* attachments received */
-    sio_bin bins[SIO_MAX_ATTACHMENTS]; /* received attachments (owned copies) */
+    struct binwait *bw;       /* a binary packet waiting for its attachments, or NULL */
 };
 
 /* A bare endpoint: the application's handlers, kept as the endpoint's callback data. */
@@ -1360,11 +1366,11 @@ static int dispatch(client *cl, const struct sio_packet *h, const sio_bin *bins)
 
 static void bin_reset(client *cl)
 {
-    for (int i = 0; i < cl->bin_have; i++) free((void *)cl->bins[i].data);
-    free(cl->bin_head);
-    cl->bin_head = NULL;
-    cl->bin_head_len = 0;
-    cl->bin_need = cl->bin_have = 0;
+    struct binwait *bw = cl->bw;
+    if (!bw) return;
+    for (int i = 0; i < bw->have; i++) free((void *)bw->bins[i].data);
+    free(bw);
+    cl->bw = NULL;
 }
 
 /* An Engine.IO message arrived (eio_callbacks.on_message). Text is a packet; binary is the
@@ -1373,29 +1379,31 @@ static void on_message(eio_session *sess, void *state, const char *data, size_t 
 {
     client *cl = state;
     struct sio_packet h;
+    struct binwait *bw = cl->bw;
     if (binary) {
-        if (!cl->bin_need) goto violation;
+        if (!bw) goto violation; /* a binary message nobody announced */
         void *copy = malloc(len ? len : 1);
         if (!copy) goto violation;
         if (len) memcpy(copy, data, len);
-        cl->bins[cl->bin_have].data = copy;
-        cl->bins[cl->bin_have].len = len;
-        if (++cl->bin_have < cl->bin_need) return;
-        if (sio_packet_decode(cl->bin_head, cl->bin_head_len, &h) < 0) goto violation;
-        int r = dispatch(cl, &h, cl->bins);
+        bw->bins[bw->have].data = copy;
+        bw->bins[bw->have].len = len;
+        if (++bw->have < bw->need) return;
+        if (sio_packet_decode(bw->head, bw->head_len, &h) < 0) goto violation;
+        int r = dispatch(cl, &h, bw->bins);
         bin_reset(cl);
         if (r < 0) goto violation;
         return;
     }
-    if (cl->bin_need) goto violation; /* text while attachments are pending */
+    if (bw) goto violation; /* text while attachments are pending */
     if (sio_packet_decode(data, len, &h) < 0) goto violation;
     if (h.nbins > 0) {
-        if (h.type != 5 && h.type != 6) goto violation;
-        cl->bin_head = malloc(len);
-        if (!cl->bin_head) goto violation;
-        memcpy(cl->bin_head, data, len);
-        cl->bin_head_len = len;
-        cl->bin_need = h.nbins;
+        bw = malloc(sizeof *bw + len);
+        if (!bw) goto violation;
+        bw->need = h.nbins;
+        bw->have = 0;
+        bw->head_len = len;
+        memcpy(bw->head, data, len);
+        cl->bw = bw;
         return;
     }
     if (dispatch(cl, &h, NULL) < 0) goto violation;
