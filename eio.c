@@ -1828,12 +1828,8 @@ void sio__engine_before_sleep(eio_engine *e)
 void sio__engine_shutdown(eio_engine *e)
 {
     if (e->shutting_down) return;
-    e->shutting_down = 1;
-    if (e->lfd >= 0) {
-        sio__loop_watch(e->loop, e->lfd, 0, NULL, NULL);
-        close(e->lfd);
-        e->lfd = -1;
-    }
+    e->shutting_down = 1; /* the listener stays open: polling clients come back for their
+                             close packet; new handshakes get 503 */
     for (uint32_t i = 0; i <= e->sessions.mask; i++) {
         eio_session *s = e->sessions.slots[i];
         if (s && s->state == S_OPEN) sess_close(s, "server shutting down");

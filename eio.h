@@ -119,7 +119,8 @@ int sio__engine_port(const eio_engine *e);
  * from the loop's before-sleep hook. */
 void sio__engine_before_sleep(eio_engine *e);
 /* Begins a graceful shutdown: every session is closed with reason "server shutting down"
- * (polling: close packet; WebSocket: close frame) and the listener is closed. */
+ * (polling: close packet; WebSocket: close frame). The listener stays open until the engine is
+ * freed, so polling clients can collect their close packet; new handshakes get 503. */
 void sio__engine_shutdown(eio_engine *e);
 /* 1 once shutdown has flushed (or given up on) every connection. */
 int sio__engine_drained(const eio_engine *e);
