@@ -174,6 +174,7 @@ struct sio_server {
     uint64_t epoch;        /* broadcast counter, for "each socket once" */
     int stop_fd;           /* eventfd written by sio_server_stop() */
     struct bare_ep *bare;  /* bare Engine.IO endpoints (sio_eio_attach) */
+    struct bcast_ack *backs; /* broadcast acks still waiting (finished with SIO_ERR_CLOSED at free) */
     volatile int stopping; /* set once stop was requested */
 };
 
@@ -1054,6 +1055,7 @@ struct bcast_ack {
     void *ud;          /* its data */
     sio_timer timer;   /* the timeout */
     sio_server *srv;   /* owner (for the timer) */
+    struct bcast_ack *prev, *next; /* the server's unfinished broadcast acks */
 };
 
 static void bcast_ack_unref(struct bcast_ack *b)
@@ -1068,6 +1070,9 @@ static void bcast_ack_finish(struct bcast_ack *b, int err)
 {
     if (b->done) return;
     b->done = 1;
+    if (b->prev) b->prev->next = b->next;
+    else b->srv->backs = b->next;
+    if (b->next) b->next->prev = b->prev;
     sio__timer_stop(b->srv->loop, &b->timer);
     sio_jw_end(&b->responses);
     sio_str r = b->responses.err ? (sio_str){"[]", 2} : (sio_str){b->responses.buf, b->responses.len};
@@ -1138,6 +1143,9 @@ int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int tim
     b->srv = op.nsp->srv;
     sio_jw_init(&b->responses, NULL, 0);
     sio_jw_arr(&b->responses);
+    b->next = b->srv->backs;
+    if (b->next) b->next->prev = b;
+    b->srv->backs = b;
     struct bcast_ack_send x = {&em, b, id};
     select_each(&op, deliver_with_ack, &x);
     emit_release(&em);
@@ -1595,6 +1603,8 @@ void sio_server_free(sio_server *srv)
             while (s->acks) {
                 struct pending_ack *a = s->acks;
                 s->acks = a->next;
+                sio__timer_stop(srv->loop, &a->timer);
+                a->cb(s, SIO_ERR_CLOSED, NULL, a->ud);
                 free(a);
             }
             free(s->hooks);
@@ -1606,6 +1616,7 @@ void sio_server_free(sio_server *srv)
         free(n);
         n = next;
     }
+    while (srv->backs) bcast_ack_finish(srv->backs, SIO_ERR_CLOSED); /* "called exactly once" */
     sio__idtab_free(&srv->sockets);
     while (srv->bare) {
         struct bare_ep *b = srv->bare;

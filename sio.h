@@ -409,7 +409,7 @@ int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len
                  const sio_bin *bins, int nbins);
 
 /* The reply to a broadcast with acks: err is 0 when every recipient answered, SIO_ERR_TIMEOUT at
- * the timeout; `responses` is a JSON array of the first argument of each answer received
+ * the timeout, SIO_ERR_CLOSED when the server is freed first; `responses` is a JSON array of the first argument of each answer received
  * (io.timeout(ms).emit(ev, …, (err, responses) => …)). Called exactly once. */
 typedef void (*sio_op_ack_cb)(int err, sio_str responses, void *ud);
 
