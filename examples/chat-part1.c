@@ -1,24 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* chat.c -- sio-server: the private-messaging chat of Socket.IO's tutorial (part 1), in C.
+/* chat-part1.c -- the private-messaging chat of Socket.IO's tutorial, part 1, in C.
  *
- * It uses only sio.h and json.h. Each handler below carries the tutorial's JavaScript above it,
- * so the two can be read side by side (private-messaging.md, part I):
+ * It uses only sio.h and json.h (plus app_common.h for the command line, shared with the other
+ * chat programs). Each handler below carries the tutorial's JavaScript above it, so the two can
+ * be read side by side (private-messaging.md, part I):
  *   - middleware: auth.username must be truthy, else CONNECT_ERROR "invalid username";
  *   - on connection: "users" to the new socket, "user connected" to everyone else;
  *   - "private message" {content, to} -> {content, from} to the socket(s) `to`;
  *   - on disconnect: "user disconnected" with the socket id to everyone.
+ * The user id is the socket id, so a reconnection is a new user. Part 2
+ * (examples/chat-part2.c) fixes that with sessions; part 3 (chat.c, ./sio-server) keeps messages.
+ *
+ * Usage: examples/chat-part1 [--port N] [--help for the flags]
  */
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "sio.h"
-
-static int quiet; /* --quiet: no per-connection log lines */
+#include "../app_common.h"
+#include "../json.h"
+#include "../sio.h"
 
 /* What the middleware keeps on each socket (the JavaScript's `socket.username`). */
 struct user {
@@ -107,7 +108,7 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud)
     char arg[SIO_ID_LEN + 3];
     snprintf(arg, sizeof arg, "\"%s\"", sio_socket_id(s));
     sio_op_emit(sio_broadcast(s), "user disconnected", arg);
-    if (!quiet) fprintf(stderr, "disconnect %s (%s)\n", sio_socket_id(s), reason);
+    app_log("disconnect %s (%s)", sio_socket_id(s), reason);
     free(user_of(s));
     sio_socket_set_data(s, NULL);
 }
@@ -138,133 +139,27 @@ static void on_connection(sio_socket *s, void *ud)
 
     sio_socket_on(s, "private message", on_private_message, NULL);
     sio_socket_on_disconnect(s, on_disconnect, NULL);
-    if (!quiet) fprintf(stderr, "connect %s username=%.*s\n", sio_socket_id(s), (int)user_of(s)->len, user_of(s)->username);
+    app_log("connect %s username=%.*s", sio_socket_id(s), (int)user_of(s)->len, user_of(s)->username);
 }
 
-/* ====== Command line ====== */
+/* ====== Main ====== */
 
-static sio_server *server; /* for the signal handler */
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (server) sio_server_stop(server);
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: sio-server [options]\n"
-            "  --port N                   port to listen on (default 3000, or $PORT; 0 = any free port)\n"
-            "  --host ADDR                address to bind (default: all interfaces)\n"
-            "  --cors-origin ORIGIN       allowed CORS origin, repeatable (default http://localhost:8080)\n"
-            "  --cors-credentials         send Access-Control-Allow-Credentials: true\n"
-            "  --ping-interval MS         pingInterval (default 25000)\n"
-            "  --ping-timeout MS          pingTimeout (default 20000)\n"
-            "  --max-http-buffer-size N   maxHttpBufferSize in bytes (default 1000000)\n"
-            "  --connect-timeout MS       connectTimeout (default 45000)\n"
-            "  --max-clients N            most Engine.IO sessions at once (default %d)\n"
-            "  --quiet                    no log line per connection\n"
-            "  --help, --version\n",
-            SIO_MAX_CLIENTS_DEFAULT);
-}
-
-/* Parses a whole decimal string in [min, max] into *out; returns 0 or -1. */
-static int parse_num(const char *s, long min, long max, long *out)
-{
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
-static void die_usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "sio-server: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (try --help)\n");
-    exit(2);
-}
-
+/* const io = require("socket.io")(httpServer, { cors: { origin: "http://localhost:8080" } });
+ * httpServer.listen(PORT, () => console.log(`server listening at http://localhost:${PORT}`)); */
 int main(int argc, char **argv)
 {
-    struct sio_options o;
-    sio_options_init(&o);
-    const char *host = NULL;
-    long port = 3000, v;
-    const char *env_port = getenv("PORT");
-    if (env_port && parse_num(env_port, 0, 65535, &port) < 0) die_usage("bad PORT '%s'", env_port);
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--version")) {
-            printf("sio-server %s (Socket.IO v5 / Engine.IO v4)\n", SIO_VERSION);
-            return 0;
-        } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (!strcmp(a, "--cors-credentials")) {
-            o.cors_credentials = 1;
-        } else if (!strcmp(a, "--host")) {
-            if (!val) die_usage("%s needs a value", a);
-            host = argv[++i];
-        } else if (!strcmp(a, "--cors-origin")) {
-            if (!val) die_usage("%s needs a value", a);
-            if (o.n_cors_origins == SIO_MAX_CORS_ORIGINS) die_usage("too many %s options", a);
-            o.cors_origins[o.n_cors_origins++] = argv[++i];
-        } else if (!strcmp(a, "--port")) {
-            if (parse_num(val, 0, 65535, &port) < 0) die_usage("%s needs a port number", a);
-            i++;
-        } else if (!strcmp(a, "--ping-interval") || !strcmp(a, "--ping-timeout") || !strcmp(a, "--connect-timeout")) {
-            if (parse_num(val, 1, INT_MAX, &v) < 0) die_usage("%s needs a positive number of milliseconds", a);
-            i++;
-            if (!strcmp(a, "--ping-interval")) o.ping_interval = (int)v;
-            else if (!strcmp(a, "--ping-timeout")) o.ping_timeout = (int)v;
-            else o.connect_timeout = (int)v;
-        } else if (!strcmp(a, "--max-http-buffer-size")) {
-            if (parse_num(val, 1, 1L << 30, &v) < 0) die_usage("%s needs a size in bytes", a);
-            i++;
-            o.max_http_buffer_size = (size_t)v;
-        } else if (!strcmp(a, "--max-clients")) {
-            if (parse_num(val, 1, 1 << 24, &v) < 0) die_usage("%s needs a positive number", a);
-            i++;
-            o.max_clients = (int)v;
-        } else {
-            die_usage("unknown option '%s'", a);
-        }
-    }
-    if (o.n_cors_origins == 0) o.cors_origins[o.n_cors_origins++] = "http://localhost:8080"; /* the seed's */
-
-    server = sio_server_new(&o);
+    struct app_config cfg;
+    app_config_init(&cfg, "chat-part1", 0);
+    app_parse_args(&cfg, argc, argv);
+    sio_server *server = sio_server_new(&cfg.sio);
     if (!server) {
-        fprintf(stderr, "sio-server: out of memory\n");
+        app_warn("out of memory");
         return 1;
     }
     sio_nsp *io = sio_of(server, "/");
     sio_use(io, check_username, NULL);
     sio_on_connection(io, on_connection, NULL);
-
-    char err[SIO_ERR_LEN];
-    if (sio_server_listen(server, host, (int)port, err) < 0) {
-        fprintf(stderr, "sio-server: %s\n", err);
-        sio_server_free(server);
-        return 1;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "listening on http://%s:%d\n", host ? host : "0.0.0.0", sio_server_port(server));
-
-    int rc = sio_server_run(server);
+    int rc = app_run(server, &cfg);
     sio_server_free(server);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

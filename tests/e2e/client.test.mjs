@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { io, Manager } from 'socket.io-client';
-import { ROOT, SIO_CONFORMANCE, startServer, once, until } from './helpers.mjs';
+import { ROOT, SIO_CONFORMANCE, startServer, stopServer, once, until } from './helpers.mjs';
 
 // `only` is the transport the session must stay on; the default mix upgrades at some point.
 const TRANSPORTS = [
@@ -51,7 +51,13 @@ function normalize(value) {
 async function echo(socket, ...args) {
   const back = once(socket, 'message-back');
   socket.emit('message', ...args);
-  return normalize(await back);
+  try {
+    return normalize(await back);
+  } catch (err) {
+    const engine = socket.io.engine;
+    throw new Error(`${err.message} (socket connected: ${socket.connected}, engine ${engine?.readyState} ` +
+      `on ${engine?.transport?.name})`);
+  }
 }
 
 // 64 KiB of every byte value, to cross buffer and frame-size boundaries.
@@ -73,7 +79,7 @@ for (const transport of TRANSPORTS) {
     before(async () => { server = await startServer(SIO_CONFORMANCE); });
     after(async () => {
       for (const s of sockets) s.disconnect();
-      if (server) await server.stop().catch(() => {});
+      await stopServer(server);
     });
 
     it('"auth" carries the auth object sent with CONNECT', async () => {
@@ -139,8 +145,11 @@ for (const transport of TRANSPORTS) {
       const s = client();
       await connect(s);
       let pings = 0;
+      let disconnected = null;
       s.io.engine.on('ping', () => { pings += 1; });
-      await until(() => pings >= 3, 5000, 'three pings');
+      s.on('disconnect', (reason) => { disconnected = reason; });
+      await until(() => pings >= 3 || disconnected, 5000, 'three pings');
+      assert.equal(disconnected, null, 'disconnect reason');
       assert.equal(s.connected, true);
       assert.deepEqual(await echo(s, 'still here'), ['still here']);
       assert.equal(s.io.engine.transport.name, transport.only ?? 'websocket');
@@ -219,7 +228,7 @@ const hasPythonClient = spawnSync(PYTHON, ['-c', 'import socketio'], { stdio: 'i
 describe('python-socketio client against the conformance server', { skip: !hasPythonClient && 'python3-socketio is not installed' }, () => {
   let server;
   before(async () => { server = await startServer(SIO_CONFORMANCE); });
-  after(async () => { if (server) await server.stop().catch(() => {}); });
+  after(async () => { await stopServer(server); });
 
   // Runs tests/e2e/python_client.py; resolves to { code, out }.
   const runPython = (...args) => new Promise((resolve, reject) => {

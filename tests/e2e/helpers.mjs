@@ -9,6 +9,16 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 // Binaries under test; `make test` points these at the ASan build for the sanitizer pass.
 export const SIO_SERVER = process.env.SIO_SERVER || path.join(ROOT, 'sio-server');
 export const SIO_CONFORMANCE = process.env.SIO_CONFORMANCE || path.join(ROOT, 'examples', 'conformance');
+// The tutorial's chat, one program per part: part 1 and part 2 are examples (SIO_SERVER is part 3).
+export const SIO_CHAT1 = process.env.SIO_CHAT1 || path.join(ROOT, 'examples', 'chat-part1');
+export const SIO_CHAT2 = process.env.SIO_CHAT2 || path.join(ROOT, 'examples', 'chat-part2');
+// The issue-3 test server (tests/servers/semantics.c, built as build/semantics) and the examples.
+export const SIO_SEMANTICS = process.env.SIO_SEMANTICS || path.join(ROOT, 'build', 'semantics');
+export const SIO_ECHO = process.env.SIO_ECHO || path.join(ROOT, 'examples', 'echo');
+export const SIO_ROOMS = process.env.SIO_ROOMS || path.join(ROOT, 'examples', 'rooms');
+export const SIO_EIO_ECHO = process.env.SIO_EIO_ECHO || path.join(ROOT, 'examples', 'eio-echo');
+// The issue-6 hostile-input / fault test server (tests/servers/hardening.c, built as build/hardening).
+export const SIO_HARDENING = process.env.SIO_HARDENING || path.join(ROOT, 'build', 'hardening');
 
 // Starts `bin` with `args` plus `--port 0` (unless args already has --port), waits for its
 // "listening on http://HOST:PORT" line on stderr, and resolves to
@@ -70,5 +80,16 @@ export async function until(predicate, timeoutMs = 5000, what = 'condition') {
   while (!(await predicate())) {
     if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// For after() hooks: stops `server` (if a test has not done so already) and throws, quoting the end
+// of its output, if it had died by itself (a crash) or wrote a sanitizer report.
+export async function stopServer(server) {
+  if (!server) return;
+  const diedByItself = !server.proc.killed && (server.proc.exitCode !== null || server.proc.signalCode !== null);
+  const code = await server.stop();
+  if (diedByItself) {
+    throw new Error(`${path.basename(server.proc.spawnfile)} exited by itself (${code}):\n${server.output().slice(-4000)}`);
   }
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Engine.IO v4 on the wire, byte for byte (docs: protocol.md Part A, bad-inputs.md B1-B2).
 // Raw HTTP and WebSocket over node:net; no Socket.IO client library involved.
-// The chat server (sio-server) runs with the tutorial's defaults: pingInterval 25000,
+// The chat server (examples/chat-part1, env SIO_CHAT1) runs with the tutorial's defaults: pingInterval 25000,
 // pingTimeout 20000, maxPayload 1000000, CORS origin http://localhost:8080. The conformance
 // server (examples/conformance) runs with 300/200 ms timers, connectTimeout 1000 and CORS "*".
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, until, SIO_SERVER, SIO_CONFORMANCE } from './helpers.mjs';
+import { startServer, until, SIO_CHAT1, SIO_CONFORMANCE } from './helpers.mjs';
 import {
   RS, SID_RE, RFC_KEY, RFC_ACCEPT, EIO_ERRORS, OP, pollPath, wsPath, settle, show, wsAccept, randomKey,
   RawConn, buildRequest, request, RawWebSocket, EioSocket, Polling, destroyAll,
@@ -41,7 +41,7 @@ function useServer(bin, args = []) {
 // ====== Handshake ======
 
 describe('polling handshake (chat server defaults)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('answers 200 text/plain with the open packet, keys in Node order', async () => {
     const res = await request(srv.port, { path: pollPath('&t=u3k11lrt') });
@@ -85,7 +85,7 @@ describe('polling handshake (conformance server)', TIMEOUT, () => {
 });
 
 describe('WebSocket handshake', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('answers 101 with the RFC 6455 accept value and sends the open packet with "upgrades":[]', async () => {
     const ws = await RawWebSocket.connect(srv.port, { key: RFC_KEY });
@@ -143,7 +143,7 @@ describe('WebSocket handshake (conformance server)', TIMEOUT, () => {
 // ====== Error responses (A2, bad-inputs B2 21-25) ======
 
 describe('Engine.IO error responses', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
   const get = (path, opts = {}) => request(srv.port, { path, ...opts });
 
   it('transport=foo -> 400 code 0', async () => assertEioError(await get('/socket.io/?EIO=4&transport=foo'), 0));
@@ -175,7 +175,7 @@ describe('Engine.IO error responses', TIMEOUT, () => {
 // ====== Polling sessions (A7, A10, A11) ======
 
 describe('polling session (chat server)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('POST 40{auth} -> ok; GET -> CONNECT reply and the users event, batched', async () => {
     const poll = new Polling(srv.port);
@@ -311,7 +311,7 @@ describe('heartbeat over polling (conformance: pingInterval 300, pingTimeout 200
 // ====== maxHttpBufferSize (A7 POST, A8) ======
 
 describe('maxHttpBufferSize 1000 (chat --max-http-buffer-size 1000)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER, ['--max-http-buffer-size', '1000']);
+  const srv = useServer(SIO_CHAT1, ['--max-http-buffer-size', '1000']);
   // An event nobody listens for, padded to exactly n bytes: 42["ignored","aaa…"].
   const padded = (n) => `42["ignored","${'a'.repeat(n - 16)}"]`;
 
@@ -366,7 +366,7 @@ const preflight = (port, origin, extra = '') => request(port, {
 });
 
 describe('CORS with the default origin http://localhost:8080', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('GET responses carry the fixed origin and Vary: Origin, with or without Origin', async () => {
     for (const headers of [[], [['Origin', 'http://localhost:8080']], [['Origin', 'http://evil.test']]]) {
@@ -406,7 +406,7 @@ describe('CORS with the default origin http://localhost:8080', TIMEOUT, () => {
 });
 
 describe('CORS with two origins (--cors-origin http://a.test --cors-origin http://b.test)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER, ['--cors-origin', 'http://a.test', '--cors-origin', 'http://b.test']);
+  const srv = useServer(SIO_CHAT1, ['--cors-origin', 'http://a.test', '--cors-origin', 'http://b.test']);
 
   it('echoes a listed Origin', async () => {
     for (const origin of ['http://a.test', 'http://b.test']) {
@@ -437,7 +437,7 @@ describe('CORS with two origins (--cors-origin http://a.test --cors-origin http:
 });
 
 describe('CORS with --cors-credentials', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER, ['--cors-credentials']);
+  const srv = useServer(SIO_CHAT1, ['--cors-credentials']);
 
   it('adds Access-Control-Allow-Credentials: true to responses and preflights', async () => {
     const res = await request(srv.port, { path: pollPath(), headers: [['Origin', 'http://localhost:8080']] });
@@ -452,7 +452,7 @@ describe('CORS with --cors-credentials', TIMEOUT, () => {
 // ====== Upgrade from polling to WebSocket, by hand (A9) ======
 
 describe('upgrade from polling to WebSocket (chat server)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('2probe/3probe, noop for the held GET, 5, then polling is refused and the WebSocket carries traffic', async () => {
     // 1-2: polling session, CONNECT as alice.

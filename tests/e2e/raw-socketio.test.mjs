@@ -7,7 +7,7 @@
 // so EioSocket answers the server's pings (`2` -> `3`) while the tests read.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, SIO_SERVER, SIO_CONFORMANCE } from './helpers.mjs';
+import { startServer, SIO_CHAT1, SIO_CONFORMANCE } from './helpers.mjs';
 import { RS, SID_RE, EIO_ERRORS, show, EioSocket, Polling, request, pollPath, destroyAll } from './rawlib.mjs';
 
 const TIMEOUT = { timeout: 30000 }; // per describe; every individual wait is bounded far below this
@@ -258,7 +258,7 @@ describe('protocol violations close the session (conformance server)', TIMEOUT, 
 // ====== The chat server (private-messaging part I) ======
 
 describe('chat server (part I) over raw WebSockets', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER);
+  const srv = useServer(SIO_CHAT1);
 
   it('CONNECT_ERROR for a missing username keeps the session; alice and bob chat byte-exact', async () => {
     // anon: rejected by the middleware, then accepted as alice on the same session.
@@ -308,7 +308,7 @@ describe('chat server (part I) over raw WebSockets', TIMEOUT, () => {
 });
 
 describe('connectTimeout (chat --connect-timeout 500)', TIMEOUT, () => {
-  const srv = useServer(SIO_SERVER, ['--connect-timeout', '500']);
+  const srv = useServer(SIO_CHAT1, ['--connect-timeout', '500']);
 
   it('closes a session that never sends CONNECT', async () => {
     const eio = await EioSocket.connect(srv.port);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// End-to-end tests of ./sio-server, the private-messaging chat of Socket.IO's tutorial (part 1),
-// driven by the real socket.io-client from npm. What the server must do (docs/private-messaging.md,
-// sections 0 and I):
+// End-to-end tests of examples/chat-part1 (env SIO_CHAT1), the private-messaging chat of Socket.IO's
+// tutorial (part 1), driven by the real socket.io-client from npm. What the server must do
+// (docs/private-messaging.md, sections 0 and I):
 //   - middleware: auth.username missing or falsy ("", null, false, 0) -> connect_error "invalid username"
 //   - on connection: `users` [{userID: socket.id, username}, ...] (every connected socket, in
 //     connection order, including the new one) to the new socket; `user connected`
@@ -14,8 +14,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { io } from 'socket.io-client';
-import { SIO_SERVER, startServer, once, until } from './helpers.mjs';
+import { io, Manager } from 'socket.io-client';
+import { SIO_CHAT1, startServer, stopServer, once, until } from './helpers.mjs';
 
 // The three ways the stock client can talk to the server.
 const TRANSPORT_MIXES = [
@@ -138,10 +138,10 @@ for (const mix of TRANSPORT_MIXES) {
     const clients = [];
     const user = (name) => { const c = chatClient(server.url, name, mix.opts); clients.push(c); return c; };
 
-    before(async () => { server = await startServer(SIO_SERVER); });
+    before(async () => { server = await startServer(SIO_CHAT1); });
     after(async () => {
       closeAll(clients);
-      if (server) await server.stop().catch(() => {});
+      await stopServer(server);
     });
 
     it('alice connects and receives users = [alice]', async () => {
@@ -280,6 +280,10 @@ for (const mix of TRANSPORT_MIXES) {
       assert.deepEqual(alice.received('user connected').map((u) => u.username), ['bob', 'carol']);
       assert.deepEqual(bob.received('user connected').map((u) => u.username), ['carol']);
       assert.deepEqual(carol.received('user connected'), []);
+      // Every server event carries exactly one argument.
+      for (const c of [alice, bob, carol]) {
+        for (const [event, ...args] of c.events) assert.equal(args.length, 1, `${c.name}: "${event}" arguments`);
+      }
     });
 
     it('invalid usernames get connect_error "invalid username"; the same client can then connect', async () => {
@@ -327,11 +331,11 @@ describe('200 clients at once', () => {
   let observer;
   const clients = [];
 
-  before(async () => { server = await startServer(SIO_SERVER); });
+  before(async () => { server = await startServer(SIO_CHAT1); });
   after(async () => {
     closeAll(clients);
     if (observer) observer.socket.disconnect();
-    if (server) await server.stop().catch(() => {});
+    await stopServer(server);
   });
 
   it('all connect (spread over the three transport mixes) and each gets a users list with itself', async () => {
@@ -403,6 +407,57 @@ describe('200 clients at once', () => {
   });
 });
 
+describe('churn: clients that leave as soon as they arrive', () => {
+  const ROUNDS = 40;
+  const PER_ROUND = 10;
+  let server;
+  let observer;
+  const clients = [];
+
+  before(async () => { server = await startServer(SIO_CHAT1); });
+  after(async () => {
+    closeAll(clients);
+    observer?.socket.disconnect();
+    await stopServer(server);
+  });
+
+  it(`${ROUNDS} rounds of ${PER_ROUND} clients (every mix) connecting and disconnecting at once`, async () => {
+    observer = chatClient(server.url, 'observer', { transports: ['polling'], upgrade: false });
+    await connect(observer.socket);
+    const ids = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const batch = Array.from({ length: PER_ROUND }, (_, i) =>
+        chatClient(server.url, `r${round}u${i}`, TRANSPORT_MIXES[(round + i) % TRANSPORT_MIXES.length].opts));
+      clients.push(...batch);
+      // Each one leaves the moment its users list arrives, while the others are still arriving.
+      await Promise.all(batch.map(async (c) => {
+        await connect(c.socket);
+        const users = await waitEvent(c, 'users');
+        assert.ok(users.some((u) => u.userID === c.socket.id), `${c.name} is in its own list`);
+        ids.push(c.socket.id);
+        c.socket.disconnect();
+      }));
+    }
+    const total = ROUNDS * PER_ROUND;
+    await until(() => observer.received('user disconnected').length >= total, 20000, 'every departure');
+    // Every arrival and every departure was announced exactly once.
+    assert.deepEqual(observer.received('user connected').map((u) => u.userID).sort(), [...ids].sort());
+    assert.deepEqual([...observer.received('user disconnected')].sort(), [...ids].sort());
+    // The server is still serving.
+    const late = chatClient(server.url, 'late');
+    clients.push(late);
+    await connect(late.socket);
+    assert.deepEqual(await waitEvent(late, 'users'), [
+      { userID: observer.socket.id, username: 'observer' },
+      { userID: late.socket.id, username: 'late' },
+    ]);
+  });
+
+  it('the server exits 0 on SIGTERM', async () => {
+    assert.equal(await server.stop(), 0);
+  });
+});
+
 describe('server restart mid-session', () => {
   let port;
   let server;
@@ -411,12 +466,12 @@ describe('server restart mid-session', () => {
 
   before(async () => {
     port = await freePort();
-    server = await startServer(SIO_SERVER, ['--port', String(port)]);
+    server = await startServer(SIO_CHAT1, ['--port', String(port)]);
   });
   after(async () => {
     alice?.socket.disconnect();
     closeAll(others);
-    if (server) await server.stop().catch(() => {});
+    await stopServer(server);
   });
 
   it('SIGTERM closes every client with "transport close"; the client reconnects to a new server on the same port', async () => {
@@ -441,7 +496,7 @@ describe('server restart mid-session', () => {
     assertReason(await bobDisconnected, 'transport close', 'bob (polling)');
 
     const reconnected = once(alice.socket, 'connect', 15000);
-    server = await startServer(SIO_SERVER, ['--port', String(port)]);
+    server = await startServer(SIO_CHAT1, ['--port', String(port)]);
     await reconnected;
     const newId = alice.socket.id;
     assert.notEqual(newId, firstId);
@@ -464,8 +519,102 @@ describe('server restart mid-session', () => {
   });
 });
 
+describe('server options with the real client', () => {
+  const clients = [];
+  after(() => closeAll(clients));
+  const user = (url, name, opts) => { const c = chatClient(url, name, opts); clients.push(c); return c; };
+
+  it('--ping-interval/--ping-timeout: clients that answer stay; one that stops answering is dropped', async () => {
+    const server = await startServer(SIO_CHAT1, ['--ping-interval', '200', '--ping-timeout', '300']);
+    try {
+      const alice = user(server.url, 'alice', { transports: ['websocket'] });
+      const bob = user(server.url, 'bob', { transports: ['polling'], upgrade: false });
+      const carol = user(server.url, 'carol', { transports: ['websocket'] });
+      for (const c of [alice, bob, carol]) await connect(c.socket);
+      const pings = new Map();
+      for (const c of [alice, bob]) {
+        pings.set(c, 0);
+        c.socket.io.engine.on('ping', () => pings.set(c, pings.get(c) + 1));
+      }
+      // carol's client keeps receiving pings but no longer answers them (as a frozen tab would).
+      const engine = carol.socket.io.engine;
+      const send = engine._sendPacket.bind(engine);
+      engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : send(type, ...rest));
+      const carolId = carol.socket.id;
+      assert.equal(await waitEvent(alice, 'user disconnected', () => true, 5000), carolId);
+      await once(carol.socket, 'disconnect', 5000).catch(() => {}); // any reason; it may already be gone
+      // alice and bob answered every ping and are still there.
+      await until(() => pings.get(alice) >= 3 && pings.get(bob) >= 3, 5000, 'three pings each');
+      assert.equal(alice.socket.connected, true);
+      assert.equal(bob.socket.connected, true);
+      await roundTrip(alice, bob, 'after heartbeats');
+      assert.deepEqual(bob.received('user disconnected'), [carolId]);
+    } finally {
+      closeAll(clients);
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('--max-http-buffer-size is advertised and a larger message closes the sender only', async () => {
+    const server = await startServer(SIO_CHAT1, ['--max-http-buffer-size', '1000']);
+    try {
+      for (const transport of [{ transports: ['websocket'] }, { transports: ['polling'], upgrade: false }]) {
+        const alice = user(server.url, 'alice', transport);
+        const bob = user(server.url, 'bob', { transports: ['websocket'] });
+        await connect(alice.socket);
+        await connect(bob.socket);
+        assert.equal(alice.socket.io.engine._maxPayload, 1000, 'maxPayload in the open packet');
+        // Just under the limit passes...
+        const fits = 'x'.repeat(900);
+        alice.socket.emit('private message', { content: fits, to: bob.socket.id });
+        assert.equal((await waitEvent(bob, 'private message', (m) => m.content === fits)).from, alice.socket.id);
+        // ...a packet over it closes alice's connection; bob only sees her leave.
+        const aliceId = alice.socket.id;
+        const gone = once(alice.socket, 'disconnect', 5000);
+        alice.socket.emit('private message', { content: 'y'.repeat(2000), to: bob.socket.id });
+        await gone;
+        assert.equal(await waitEvent(bob, 'user disconnected', (id) => id === aliceId), aliceId);
+        assert.deepEqual(bob.received('private message').map((m) => m.content), [fits]);
+        bob.socket.disconnect();
+      }
+    } finally {
+      closeAll(clients);
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('--connect-timeout: a session that never joins a namespace is closed', async () => {
+    const server = await startServer(SIO_CHAT1, ['--connect-timeout', '300']);
+    // A Manager opens the Engine.IO session without connecting any namespace.
+    const manager = new Manager(server.url, { reconnection: false, autoConnect: false, transports: ['websocket'] });
+    try {
+      const closed = once(manager, 'close', 5000);
+      manager.open();
+      await once(manager, 'open', 5000);
+      const [reason] = await closed;
+      assert.equal(reason, 'transport close');
+    } finally {
+      manager.engine?.close();
+      assert.equal(await server.stop(), 0);
+    }
+  });
+
+  it('--host binds the given address and prints it', async () => {
+    const server = await startServer(SIO_CHAT1, ['--host', '127.0.0.1']);
+    try {
+      assert.match(server.output(), /listening on http:\/\/127\.0\.0\.1:\d+/);
+      const alice = user(server.url, 'alice');
+      await connect(alice.socket);
+      assert.deepEqual(await waitEvent(alice, 'users'), [{ userID: alice.socket.id, username: 'alice' }]);
+    } finally {
+      closeAll(clients);
+      assert.equal(await server.stop(), 0);
+    }
+  });
+});
+
 describe('command line', () => {
-  const run = (...args) => spawnSync(SIO_SERVER, args, { encoding: 'utf8', timeout: 5000 });
+  const run = (...args) => spawnSync(SIO_CHAT1, args, { encoding: 'utf8', timeout: 5000 });
 
   it('--help prints the usage and exits 0', () => {
     const r = run('--help');

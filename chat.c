@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: MIT */
+/* chat.c -- ./sio-server: the private-messaging chat of Socket.IO's tutorial, part 3, in C,
+ * with its chat page, and a store that survives restarts.
+ *
+ * Part 3 (private-messaging.md, part III) = part 2 (examples/chat-part2.c: sessions, a room per
+ * user, "user disconnected" after the last tab) plus a message store:
+ *   - every relayed "private message" {content, from, to} is saved;
+ *   - "users" gives each user the messages exchanged with the connecting user;
+ *   - "user connected" carries "messages": [] (always empty).
+ *
+ * What the tutorial leaves out and this program adds:
+ *   - the store is durable by default (store.h: an append-only file in --data-dir, fsynced as
+ *     --appendfsync says); --store memory gives the tutorial's in-memory stores;
+ *   - limits with clear errors: a username must be a string of at most CHAT_MAX_USERNAME bytes
+ *     without control characters (CONNECT_ERROR says which rule failed; a missing or falsy one is
+ *     still exactly "invalid username"); a message whose content is over CHAT_MAX_CONTENT bytes
+ *     of JSON, or that has no content, or whose `to` is not a known user, is dropped (logged,
+ *     never relayed or stored); each conversation keeps its last CHAT_MAX_HISTORY messages;
+ *   - GET / serves the chat page from --web-dir (static.h), so a browser needs nothing else.
+ *
+ * It uses only sio.h and json.h (plus this program's own store.h, static.h, app_common.h); the
+ * tutorial's JavaScript stands above each handler.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_common.h"
+#include "json.h"
+#include "sio.h"
+#include "static.h"
+#include "store.h"
+
+/* ====== Limits (override with -D) ====== */
+#ifndef CHAT_MAX_USERNAME
+#define CHAT_MAX_USERNAME 64 /* bytes of UTF-8 in a username */
+#endif
+#ifndef CHAT_MAX_CONTENT
+#define CHAT_MAX_CONTENT 65536 /* bytes of a message's content, as compact JSON */
+#endif
+#ifndef CHAT_MAX_HISTORY
+#define CHAT_MAX_HISTORY 1000 /* messages kept per conversation (the oldest go first) */
+#endif
+#ifndef CHAT_MAX_USERS
+#define CHAT_MAX_USERS 100000 /* sessions the store will hold; then new users are refused */
+#endif
+
+#define STR_(x) #x
+#define XSTR(x) STR_(x) /* a macro's value as a string literal */
+
+/* const sessionStore = new InMemorySessionStore();
+ * const messageStore = new InMemoryMessageStore();
+ * (one store.h store holds both) */
+static store *chat_store;
+
+/* What the middleware keeps on each socket: socket.sessionID, socket.userID, socket.username. */
+struct user {
+    char session_id[STORE_ID_LEN + 1]; /* the session's key (a credential: never logged) */
+    char user_id[STORE_ID_LEN + 1];    /* the user's id, and the name of the user's room */
+    size_t len;                        /* bytes of username */
+    char username[];                   /* the username as a JSON string ("alice", quotes included) */
+};
+
+static struct user *user_of(sio_socket *s) { return sio_socket_data(s); }
+
+/* Attaches a new struct user to s. Returns 0, or -1 when out of memory. */
+static int set_user(sio_socket *s, const char *sid, const char *uid, const char *name, size_t len)
+{
+    struct user *u = malloc(sizeof *u + len);
+    if (!u) return -1;
+    memcpy(u->session_id, sid, sizeof u->session_id);
+    memcpy(u->user_id, uid, sizeof u->user_id);
+    u->len = len;
+    memcpy(u->username, name, len);
+    sio_socket_set_data(s, u);
+    return 0;
+}
+
+/* ====== Checks ====== */
+
+/* Why the decoded username p[0..n) is refused, or NULL if it is fine: it must be valid UTF-8
+ * (no lone surrogates) without C0/C1 control characters or DEL. */
+static const char *username_problem(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (!k || i + k > n) return "invalid username: not valid UTF-8";
+        unsigned long cp = k == 1 ? c : k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
+        for (size_t j = 1; j < k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80) return "invalid username: not valid UTF-8";
+            cp = cp << 6 | (p[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return "invalid username: not valid UTF-8";
+        if (cp >= 0xd800 && cp <= 0xdfff) return "invalid username: not valid Unicode (lone surrogate)";
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return "invalid username: control characters are not allowed";
+        i += k;
+    }
+    return NULL;
+}
+
+/* Copies the JSON text v without the whitespace between tokens into out (v.len bytes at least);
+ * returns the new length. v must be valid JSON (sio has checked every received packet), so the
+ * only bytes to track are string quotes and backslash escapes. The store writes one record per
+ * line, and the result is what JSON.stringify(JSON.parse(v)) would give for whitespace. */
+static size_t json_compact(sio_str v, char *out)
+{
+    size_t n = 0;
+    int in_string = 0, escaped = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        char c = v.p[i];
+        if (in_string) {
+            if (escaped) escaped = 0;
+            else if (c == '\\') escaped = 1;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        }
+        out[n++] = c;
+    }
+    return n;
+}
+
+/* ====== Middleware ====== */
+
+/* const randomId = () => crypto.randomBytes(8).toString("hex");
+ *
+ * io.use((socket, next) => {
+ *   const sessionID = socket.handshake.auth.sessionID;
+ *   if (sessionID) {
+ *     const session = sessionStore.findSession(sessionID);
+ *     if (session) {
+ *       socket.sessionID = sessionID;
+ *       socket.userID = session.userID;
+ *       socket.username = session.username;
+ *       return next();
+ *     }
+ *   }
+ *   const username = socket.handshake.auth.username;
+ *   if (!username) return next(new Error("invalid username"));
+ *   socket.sessionID = randomId();
+ *   socket.userID = randomId();
+ *   socket.username = username;
+ *   next();
+ * }); */
+static const char *check_session(sio_socket *s, void *ud)
+{
+    (void)ud;
+    sio_str auth = sio_handshake_auth(s);
+    sio_str sid = sio_json_get(auth, "sessionID");
+    if (sio_json_truthy(sid) && sio_json_typeof(sid) == SIO_JSON_STRING) { /* a non-string never matches */
+        char id[STORE_ID_LEN + 1];
+        long n = sio_json_unescape(sid, id, sizeof id);
+        const store_session *found = n > 0 ? store_find_session(chat_store, id, (size_t)n) : NULL;
+        if (found) {
+            if (set_user(s, found->session_id, found->user_id, found->username, found->username_len) < 0)
+                return "server out of memory";
+            return NULL;
+        }
+    }
+    sio_str name = sio_json_get(auth, "username");
+    if (!sio_json_truthy(name)) return "invalid username";
+    /* Stricter than the tutorial, which takes any truthy value: a bounded, printable string. */
+    if (sio_json_typeof(name) != SIO_JSON_STRING) return "invalid username: must be a string";
+    char plain[CHAT_MAX_USERNAME + 1];
+    long n = sio_json_unescape(name, plain, sizeof plain);
+    if (n < 0) return "invalid username: longer than " XSTR(CHAT_MAX_USERNAME) " bytes";
+    const char *why = username_problem((const unsigned char *)plain, (size_t)n);
+    if (why) return why;
+    if (store_session_count(chat_store) >= CHAT_MAX_USERS) return "server full: too many users";
+
+    char new_sid[STORE_ID_LEN + 1], new_uid[STORE_ID_LEN + 1];
+    if (app_random_hex(new_sid, STORE_ID_LEN / 2) < 0 || app_random_hex(new_uid, STORE_ID_LEN / 2) < 0)
+        return "server error: no random numbers";
+    char stack[2 * CHAT_MAX_USERNAME + 16]; /* the name re-encoded exactly as JSON.stringify would */
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_strn(&w, plain, (size_t)n);
+    int rc = w.err ? -1 : set_user(s, new_sid, new_uid, w.buf, w.len);
+    sio_jw_free(&w);
+    return rc < 0 ? "server out of memory" : NULL;
+}
+
+/* ====== Events ====== */
+
+/* Writes one message as {"content":…,"from":…,"to":…}. */
+static void write_message(sio_jw *w, const store_message *m)
+{
+    sio_jw_obj(w);
+    sio_jw_key(w, "content");
+    sio_jw_raw(w, m->content, m->len);
+    sio_jw_key(w, "from");
+    sio_jw_str(w, m->from);
+    sio_jw_key(w, "to");
+    sio_jw_str(w, m->to);
+    sio_jw_end(w);
+}
+
+/* socket.on("private message", ({ content, to }) => {
+ *   const message = {
+ *     content,
+ *     from: socket.userID,
+ *     to,
+ *   };
+ *   socket.to(to).to(socket.userID).emit("private message", message);
+ *   messageStore.saveMessage(message);
+ * }); */
+static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
+{
+    (void)ud;
+    struct user *u = user_of(s);
+    store_tick(chat_store);
+    sio_str msg = sio_arg(ev, 0);
+    if (sio_json_typeof(msg) != SIO_JSON_OBJECT) return; /* not an object: ignored */
+    sio_str to = sio_json_get(msg, "to");
+    sio_str content = sio_json_get(msg, "content");
+    char to_id[STORE_ID_LEN + 1];
+    if (sio_json_unescape(to, to_id, sizeof to_id) != STORE_ID_LEN || !store_find_user(chat_store, to_id)) {
+        app_log("dropped a message from %s: \"to\" is not a known userID", u->user_id);
+        return;
+    }
+    if (!content.p) {
+        app_log("dropped a message from %s to %s: no content", u->user_id, to_id);
+        return;
+    }
+    if (content.len > (size_t)CHAT_MAX_CONTENT * 16) { /* no need to look closer */
+        app_warn("dropped a message from %s to %s: content over %d bytes", u->user_id, to_id, CHAT_MAX_CONTENT);
+        return;
+    }
+    char *compact = malloc(content.len);
+    if (!compact) return;
+    size_t len = json_compact(content, compact);
+    if (len > CHAT_MAX_CONTENT) {
+        app_warn("dropped a message from %s to %s: content is %zu bytes, over %d", u->user_id, to_id, len,
+                 CHAT_MAX_CONTENT);
+        free(compact);
+        return;
+    }
+    /* Saved first, relayed second (the JavaScript does the opposite): a message that could not be
+     * stored is not relayed, so whatever a client received survives a restart. The order is
+     * invisible on the wire, because sio sends nothing before the handler returns. */
+    int rc = store_save_message(chat_store, u->user_id, to_id, compact, len);
+    if (rc < 0) {
+        app_warn("dropped a message from %s to %s: the store failed (%d)", u->user_id, to_id, rc);
+        free(compact);
+        return;
+    }
+    char stack[1024];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "content");
+    sio_jw_raw(&w, compact, len);
+    sio_jw_key(&w, "from");
+    sio_jw_str(&w, u->user_id);
+    sio_jw_key(&w, "to");
+    sio_jw_str(&w, to_id);
+    sio_jw_end(&w);
+    /* R = {to, own userID}, E = {this socket}: the recipient's tabs and the sender's other tabs. */
+    if (!w.err) sio_op_emitv(sio_to(sio_socket_to(s, to_id), u->user_id), "private message", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+    free(compact);
+}
+
+/* socket.on("disconnect", async () => {
+ *   const matchingSockets = await io.in(socket.userID).allSockets();
+ *   const isDisconnected = matchingSockets.size === 0;
+ *   if (isDisconnected) {
+ *     socket.broadcast.emit("user disconnected", socket.userID);
+ *     sessionStore.saveSession(socket.sessionID, {
+ *       userID: socket.userID,
+ *       username: socket.username,
+ *       connected: false,
+ *     });
+ *   }
+ * }); */
+static void on_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    (void)ud;
+    struct user *u = user_of(s);
+    app_log("disconnect %s (%s)", sio_socket_id(s), reason);
+    if (!u) return;
+    if (sio_room_count(sio_socket_nsp(s), u->user_id) == 0) { /* s has already left its rooms */
+        char arg[STORE_ID_LEN + 3];
+        snprintf(arg, sizeof arg, "\"%s\"", u->user_id);
+        sio_op_emit(sio_broadcast(s), "user disconnected", arg);
+        if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 0) < 0)
+            app_warn("store: could not save that %s went offline", u->user_id);
+    }
+    free(u);
+    sio_socket_set_data(s, NULL);
+    store_tick(chat_store);
+}
+
+/* io.on("connection", (socket) => {
+ *   sessionStore.saveSession(socket.sessionID, {
+ *     userID: socket.userID,
+ *     username: socket.username,
+ *     connected: true,
+ *   });
+ *   socket.emit("session", { sessionID: socket.sessionID, userID: socket.userID });
+ *   socket.join(socket.userID);
+ *
+ *   const users = [];
+ *   const messagesPerUser = new Map();
+ *   messageStore.findMessagesForUser(socket.userID).forEach((message) => {
+ *     const { from, to } = message;
+ *     const otherUser = socket.userID === from ? to : from;
+ *     if (messagesPerUser.has(otherUser)) messagesPerUser.get(otherUser).push(message);
+ *     else messagesPerUser.set(otherUser, [message]);
+ *   });
+ *   sessionStore.findAllSessions().forEach((session) => {
+ *     users.push({
+ *       userID: session.userID,
+ *       username: session.username,
+ *       connected: session.connected,
+ *       messages: messagesPerUser.get(session.userID) || [],
+ *     });
+ *   });
+ *   socket.emit("users", users);
+ *
+ *   socket.broadcast.emit("user connected", {
+ *     userID: socket.userID,
+ *     username: socket.username,
+ *     connected: true,
+ *     messages: [],
+ *   });
+ *   ...
+ * }); */
+static void on_connection(sio_socket *s, void *ud)
+{
+    (void)ud;
+    struct user *u = user_of(s);
+    sio_socket_on_disconnect(s, on_disconnect, NULL);
+    store_tick(chat_store);
+    if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 1) < 0) {
+        /* A user whose session cannot be stored would lose it at the next restart: refuse now;
+         * the client reconnects and tries again. */
+        app_warn("store: could not save the session of %s: disconnecting %s", u->user_id, sio_socket_id(s));
+        free(u);
+        sio_socket_set_data(s, NULL);
+        sio_disconnect(s, 0);
+        return;
+    }
+
+    char stack[4096];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "sessionID");
+    sio_jw_str(&w, u->session_id);
+    sio_jw_key(&w, "userID");
+    sio_jw_str(&w, u->user_id);
+    sio_jw_end(&w);
+    if (!w.err) sio_emitv(s, "session", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+
+    sio_join(s, u->user_id);
+
+    /* The store keeps messages grouped by conversation already, so messagesPerUser.get(X) is
+     * store_conversation(me, X): the messages between me and X, oldest first. */
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_arr(&w);
+    for (size_t i = 0; i < store_session_count(chat_store); i++) {
+        const store_session *o = store_session_at(chat_store, i);
+        sio_jw_obj(&w);
+        sio_jw_key(&w, "userID");
+        sio_jw_str(&w, o->user_id);
+        sio_jw_key(&w, "username");
+        sio_jw_raw(&w, o->username, o->username_len);
+        sio_jw_key(&w, "connected");
+        sio_jw_bool(&w, o->connected);
+        sio_jw_key(&w, "messages");
+        sio_jw_arr(&w);
+        store_message *const *msgs;
+        size_t n = store_conversation(chat_store, u->user_id, o->user_id, &msgs);
+        for (size_t k = 0; k < n; k++) write_message(&w, msgs[k]);
+        sio_jw_end(&w);
+        sio_jw_end(&w);
+    }
+    sio_jw_end(&w);
+    if (!w.err) sio_emitv(s, "users", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "userID");
+    sio_jw_str(&w, u->user_id);
+    sio_jw_key(&w, "username");
+    sio_jw_raw(&w, u->username, u->len);
+    sio_jw_key(&w, "connected");
+    sio_jw_bool(&w, 1);
+    sio_jw_key(&w, "messages");
+    sio_jw_arr(&w);
+    sio_jw_end(&w);
+    sio_jw_end(&w);
+    if (!w.err) sio_op_emitv(sio_broadcast(s), "user connected", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+
+    sio_socket_on(s, "private message", on_private_message, NULL);
+    app_log("connect %s userID=%s username=%.*s", sio_socket_id(s), u->user_id, (int)u->len, u->username);
+}
+
+/* ====== Main ====== */
+
+/* Replay warnings and write errors of the store go to stderr with the program's name. */
+static void store_warning(const char *msg) { app_warn("store: %s", msg); }
+
+/* Serves GET / and the page's files, and gives the store a chance to fsync (everysec). */
+static void on_request(const sio_http_request *req, sio_http_response *res, void *ud)
+{
+    store_tick(chat_store);
+    static_serve(req, res, ud);
+}
+
+/* const httpServer = require("http").createServer();
+ * const io = require("socket.io")(httpServer, { cors: { origin: "http://localhost:8080" } });
+ * const PORT = process.env.PORT || 3000;
+ * httpServer.listen(PORT, () => console.log(`server listening at http://localhost:${PORT}`));
+ * (plus: open the store, serve web/) */
+int main(int argc, char **argv)
+{
+    struct app_config cfg;
+    app_config_init(&cfg, "sio-server", APP_FLAGS_STORE | APP_FLAGS_WEB);
+    app_parse_args(&cfg, argc, argv);
+
+    char err[STORE_ERR_LEN > STATIC_ERR_LEN ? STORE_ERR_LEN : STATIC_ERR_LEN];
+    static const int policies[] = {[APP_FSYNC_ALWAYS] = STORE_FSYNC_ALWAYS, [APP_FSYNC_EVERYSEC] = STORE_FSYNC_EVERYSEC,
+                                   [APP_FSYNC_NO] = STORE_FSYNC_NO};
+    struct store_options so = {cfg.store_memory ? NULL : cfg.data_dir, policies[cfg.appendfsync], CHAT_MAX_HISTORY,
+                               store_warning};
+    chat_store = store_open(&so, err);
+    if (!chat_store) {
+        app_warn("%s", err);
+        return 1;
+    }
+    struct store_stats stats;
+    store_stats(chat_store, &stats);
+    if (store_is_durable(chat_store))
+        fprintf(stderr, "store: %s/%s: %zu sessions, %zu messages (%llu bytes)\n", cfg.data_dir, STORE_FILE,
+                stats.sessions, stats.messages, (unsigned long long)stats.file_bytes);
+    else
+        fprintf(stderr, "store: memory (nothing is kept after exit)\n");
+
+    struct static_dir *web = static_open(cfg.web_dir, err);
+    if (!web && cfg.web_dir_given) {
+        app_warn("--web-dir %s", err);
+        store_close(chat_store);
+        return 1;
+    }
+    if (!web) app_warn("no chat page: %s (GET / answers 404; see --web-dir)", err);
+
+    sio_server *server = sio_server_new(&cfg.sio);
+    if (!server) {
+        app_warn("out of memory");
+        static_close(web);
+        store_close(chat_store);
+        return 1;
+    }
+    sio_nsp *io = sio_of(server, "/");
+    sio_use(io, check_session, NULL);
+    sio_on_connection(io, on_connection, NULL);
+    if (web) {
+        sio_on_request(server, on_request, web);
+        fprintf(stderr, "chat page: %s\n", static_root(web));
+    }
+    int rc = app_run(server, &cfg);
+    sio_server_free(server);
+    static_close(web);
+    store_close(chat_store);
+    return rc;
+}
