@@ -175,6 +175,7 @@ struct sio_server {
     int stop_fd;           /* eventfd written by sio_server_stop() */
     struct bare_ep *bare;  /* bare Engine.IO endpoints (sio_eio_attach) */
     struct bcast_ack *backs; /* broadcast acks still waiting (finished with SIO_ERR_CLOSED at free) */
+    struct interval *intervals; /* sio_server_every() callbacks */
     volatile int stopping; /* set once stop was requested */
 };
 
@@ -1211,6 +1212,11 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         send_connect_error(cl, name, name_len, "Too many namespaces", NULL);
         return;
     }
+    if (srv->sockets.count >= srv->sockets.limit) { /* refused before any middleware runs, so
+                                                       nothing it attached can leak */
+        send_connect_error(cl, name, name_len, "Server is full", NULL);
+        return;
+    }
     sio_socket *s = calloc(1, sizeof *s);
     if (!s) {
         sio__eio_close(cl->sess, "forced close");
@@ -1565,6 +1571,38 @@ void sio_server_stop(sio_server *srv)
     if (write(srv->stop_fd, &one, sizeof one) < 0) { /* the flag alone still stops it */ }
 }
 
+/* A periodic callback (sio_server_every). */
+struct interval {
+    sio_timer timer;        /* next run */
+    uint64_t ms;            /* period */
+    void (*cb)(void *ud);   /* what to call */
+    void *ud;               /* its data */
+    sio_server *srv;        /* owner */
+    struct interval *next;  /* the server's other intervals */
+};
+
+static void interval_fire(sio_loop *l, sio_timer *t)
+{
+    struct interval *iv = (struct interval *)((char *)t - offsetof(struct interval, timer));
+    sio__timer_set(l, &iv->timer, sio__now_ms() + iv->ms, interval_fire);
+    iv->cb(iv->ud);
+}
+
+int sio_server_every(sio_server *srv, int ms, void (*cb)(void *ud), void *ud)
+{
+    if (ms <= 0 || !cb) return SIO_ERR_INVAL;
+    struct interval *iv = calloc(1, sizeof *iv);
+    if (!iv) return SIO_ERR_NOMEM;
+    iv->ms = (uint64_t)ms;
+    iv->cb = cb;
+    iv->ud = ud;
+    iv->srv = srv;
+    iv->next = srv->intervals;
+    srv->intervals = iv;
+    sio__timer_set(srv->loop, &iv->timer, sio__now_ms() + iv->ms, interval_fire);
+    return 0;
+}
+
 /* Testing hooks for the fuzz targets (declared there): feed a descriptor, run one loop turn. */
 int sio__server_adopt(sio_server *srv, int fd);
 int sio__server_turn(sio_server *srv, int max_wait_ms);
@@ -1618,6 +1656,12 @@ void sio_server_free(sio_server *srv)
     }
     while (srv->backs) bcast_ack_finish(srv->backs, SIO_ERR_CLOSED); /* "called exactly once" */
     sio__idtab_free(&srv->sockets);
+    while (srv->intervals) {
+        struct interval *iv = srv->intervals;
+        srv->intervals = iv->next;
+        sio__timer_stop(srv->loop, &iv->timer);
+        free(iv);
+    }
     while (srv->bare) {
         struct bare_ep *b = srv->bare;
         srv->bare = b->next;

@@ -230,6 +230,12 @@ int sio_server_run(sio_server *srv);
 /* Asks sio_server_run() to shut down and return. Async-signal-safe. */
 void sio_server_stop(sio_server *srv);
 
+/* Calls cb(ud) every `ms` milliseconds from the event loop, like setInterval: for periodic work
+ * such as flushing a log once a second. It never runs inside another callback and keeps running
+ * until the server is freed. Returns 0, SIO_ERR_INVAL (ms <= 0 or cb NULL) or SIO_ERR_NOMEM.
+ * Example: sio_server_every(srv, 1000, flush_store, store); */
+int sio_server_every(sio_server *srv, int ms, void (*cb)(void *ud), void *ud);
+
 /* Frees the server and everything it owns. NULL is a no-op. Do not call from a callback. */
 void sio_server_free(sio_server *srv);
 
