@@ -409,12 +409,14 @@ static void on_connection(sio_socket *s, void *ud)
 /* Replay warnings and write errors of the store go to stderr with the program's name. */
 static void store_warning(const char *msg) { app_warn("store: %s", msg); }
 
-/* Serves GET / and the page's files, and gives the store a chance to fsync (everysec). */
+/* Serves GET / and the page's files. */
 static void on_request(const sio_http_request *req, sio_http_response *res, void *ud)
 {
-    store_tick(chat_store);
     static_serve(req, res, ud);
 }
+
+/* Once a second: lets the store fsync what it wrote (appendfsync everysec), even when idle. */
+static void every_second(void *ud) { store_tick(ud); }
 
 /* const httpServer = require("http").createServer();
  * const io = require("socket.io")(httpServer, { cors: { origin: "http://localhost:8080" } });
@@ -460,6 +462,7 @@ int main(int argc, char **argv)
         store_close(chat_store);
         return 1;
     }
+    sio_server_every(server, 1000, every_second, chat_store);
     sio_nsp *io = sio_of(server, "/");
     sio_use(io, check_session, NULL);
     sio_on_connection(io, on_connection, NULL);
