@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* sio.h -- a Socket.IO v4 server in C: the public API, and its manual.
  *
- * If it is not in this file, it is not API. The server is single-threaded: every function here
- * must be called from the thread that runs sio_server_run() (or before it starts), except
- * sio_server_stop(), which is also safe to call from a signal handler.
+ * If it is not in this file, it is not API. Each function below says what it does, what it
+ * returns (Returns:), and where it helps, shows a call (Example:) and how it differs from Node's
+ * socket.io 4.x or where its limits lie (Notes:).
  *
  * The shape follows the JavaScript server, call for call:
  *
@@ -15,30 +15,98 @@
  *   io.on("connection", (socket) => ...)          sio_on_connection(sio_of(srv, "/"), on_conn, ud);
  *   socket.on("ev", (arg, cb) => ...)             sio_socket_on(s, "ev", on_ev, ud);
  *   socket.on("disconnect", (reason) => ...)      sio_socket_on_disconnect(s, on_gone, ud);
+ *   socket.onAny((ev, ...args) => ...)            sio_socket_on_any(s, on_any, ud);
  *   socket.emit("ev", a, b)                       sio_emit(s, "ev", "1,\"b\"");
  *   cb(x)   (the client's ack callback)           sio_ack(s, ev, "x");
  *   socket.timeout(ms).emit("ev", a, (err,r)=>…)  sio_emit_with_ack(s, "ev", "a", ms, on_reply, ud);
  *   socket.broadcast.emit("ev", x)                sio_op_emit(sio_broadcast(s), "ev", "x");
  *   socket.to(room).emit("ev", x)                 sio_op_emit(sio_socket_to(s, room), "ev", "x");
- *   io.to(room).except(r2).emit("ev", x)          sio_op_emit(sio_except(sio_to(sio_all(nsp), room), r2), ...)
+ *   io.to(room).except(r2).emit("ev", x)          sio_op_emit(sio_except(sio_to(sio_all(nsp), room), r2),
+ *                                                             "ev", "x");
  *   io.emit("ev", x)                              sio_op_emit(sio_all(nsp), "ev", "x");
+ *   io.timeout(ms).emit("ev", x, (err,rs)=>…)     sio_op_emit_with_ack(sio_all(nsp), "ev", "x", ms, cb, ud);
+ *   io.in(room).fetchSockets()                    sio_op_each(sio_to(sio_all(nsp), room), fn, ud);
+ *   io.in(room).disconnectSockets(true)           sio_op_disconnect(sio_to(sio_all(nsp), room), 1);
  *   socket.join(room) / socket.leave(room)        sio_join(s, room) / sio_leave(s, room)
+ *   socket.rooms / socket.data                    sio_socket_rooms(s, out, max) / sio_socket_data(s)
+ *   socket.handshake.auth                         sio_handshake_auth(s)   (and sio_handshake_*)
  *   socket.disconnect(close)                      sio_disconnect(s, close);
- *   io.of("/").sockets (a Map by id)              sio_find_socket(nsp, id), sio_first_socket(nsp) / sio_next_socket(s)
+ *   io.of("/").sockets.get(id)                    sio_find_socket(nsp, id, len)
+ *   for (const s of io.of("/").sockets.values())  sio_first_socket(nsp) / sio_next_socket(s)
+ *   require("engine.io").attach(httpServer)       sio_eio_attach(srv, "/engine.io/", NULL, &handlers, ud);
+ *   io.close()                                    sio_server_stop(srv);  then sio_server_free(srv)
  *
- * Arguments are JSON text. Everything a client sends arrives as JSON slices into the packet, and
- * everything you emit is JSON text you give: an "argument list" is zero or more JSON values
- * separated by commas, exactly what stands between the brackets after the event name on the wire.
- * So `sio_emit(s, "users", "[{\"userID\":\"x\"}]")` sends `42["users",[{"userID":"x"}]]`, and an
- * argument list received in an event can be emitted again untouched. json.h builds and reads
- * such text (sio_jw_* to write, sio_json_get()/sio_json_at() to read).
+ * ---- Threading ----
+ * The server is single-threaded: one epoll loop, run by sio_server_run(), makes every callback.
+ * Call every function here from that thread: from a callback, or before sio_server_run() starts
+ * and after it returns. The one exception is sio_server_stop(), which a signal handler may call.
+ * No callback may block: while one runs, every other client waits.
  *
- * Binary: an argument list may hold placeholders `{"_placeholder":true,"num":N}` standing for
- * attachment N of an array of sio_bin; on the wire they travel as Socket.IO attachments.
+ * ---- When things happen ----
+ * Handlers run synchronously while the loop reads a client's packets: middleware, connection,
+ * onAny, event handlers, and a sio_ack_cb receiving its reply. Emitting never calls back into
+ * your code except for onAnyOutgoing, and never writes to the network: it queues the encoded
+ * packet, and queued bytes are written at the end of the loop turn. Disconnecting is deferred
+ * the same way: sio_disconnect() takes a socket out of broadcasts and sio_find_socket() at once,
+ * but its "disconnecting" and "disconnect" handlers run at the end of the turn, and until then
+ * sio_first_socket(), sio_nsp_count() and room counts still see it (sio_socket_connected() is
+ * 0). Nothing is freed inside a callback, so a handler may disconnect any socket, its own
+ * included, and keep using the pointer until it returns.
  *
- * Lifetimes, in one rule: pointers the library gives you (sio_socket *, sio_event *, slices) are
- * valid until the callback that received them returns; a sio_socket * stays valid until its
- * disconnect handler returns. Keep a socket id (sio_socket_id()) to find it again later.
+ * ---- Arguments are JSON text ----
+ * Everything a client sends arrives as JSON slices into the packet, and everything you emit is
+ * JSON text you give. An "argument list" is zero or more JSON values separated by commas,
+ * exactly what stands between the brackets after the event name on the wire:
+ *
+ *   sio_emit(s, "users", "[{\"userID\":\"x\"}]")   sends   42["users",[{"userID":"x"}]]
+ *   sio_emit(s, "hello", "\"world\",42")           sends   42["hello","world",42]
+ *   sio_emit(s, "ping", NULL)                      sends   42["ping"]
+ *
+ * Strings are JSON strings, quotes and escapes included: build text that holds client data with
+ * json.h's writer (sio_jw_*), which escapes as JSON.stringify does, not with printf. Every list
+ * you pass is checked (SIO_ERR_INVAL when it is not a valid list) and copied. A received list is
+ * ev->args, without the brackets; sio_arg(ev, i) picks one value, and sio_json_get(),
+ * sio_json_at() and sio_json_unescape() (json.h) read inside it. A received list is valid input
+ * for an emit, so it can be sent on untouched. sio_str (json.h) is a borrowed slice {p, len},
+ * not NUL-terminated.
+ *
+ * ---- Binary ----
+ * Socket.IO sends Buffers as attachments: the JSON holds a placeholder
+ * {"_placeholder":true,"num":N} where the bytes were, and the bytes follow the packet (as
+ * WebSocket binary frames, or base64 "b..." messages over polling). Here you write the
+ * placeholders yourself and pass the bytes as an array of sio_bin to the *v functions:
+ * placeholder N stands for bins[N], at most SIO_MAX_ATTACHMENTS of them, and the bytes are
+ * copied. Placeholders you send are not checked against nbins; received ones are (a bad one
+ * closes the session). A received event keeps its placeholders in ev->args and its bytes in
+ * ev->bins, so this echoes an event, attachments and all:
+ *
+ *   sio_emitv(s, "echo", ev->args.p, ev->args.len, ev->bins, ev->nbins);
+ *
+ * ---- Lifetimes and ownership ----
+ * What the library hands you is borrowed:
+ *   - a sio_event, its slices and attachments, a request, a reason string: until the callback
+ *     that received them returns;
+ *   - a sio_socket *: until its disconnect handler returns (a socket refused by middleware:
+ *     until the middleware returns). To find a socket later, keep its id (sio_socket_id()) and
+ *     look it up with sio_find_socket(), which returns NULL once it is gone;
+ *   - a sio_eio_socket *: until its on_close handler returns;
+ *   - a sio_nsp *, the namespace name: until sio_server_free().
+ * What you hand the library is copied before the call returns (event names, argument lists,
+ * attachments, room names given to sio_join(), middleware error messages, response bodies),
+ * except for these, whose pointers are kept:
+ *   - the room names in a sio_op (sio_to(), sio_except(), sio_socket_to()): until the op is used;
+ *   - the strings in struct sio_options (path, cors_origins, cookie_*) and the path given to
+ *     sio_eio_attach(): until sio_server_free(). String literals are the easy choice.
+ * `ud` pointers are handed back untouched and never freed. Free per-socket data
+ * (sio_socket_set_data()) in the disconnect handler, and an ack callback's ud in that callback:
+ * it runs exactly once.
+ *
+ * ---- Errors ----
+ * A function that can fail returns an int: 0, or a count (>= 0) where it says so, on success;
+ * a negative SIO_ERR_* on failure, which sio_strerror() describes. A function that takes a
+ * callback and fails never calls it. The void setters that allocate (sio_use(),
+ * sio_socket_on_any(), sio_socket_on_any_outgoing(), sio_socket_on_disconnecting()) cannot
+ * report running out of memory: they then do nothing.
  */
 #ifndef SIO_H
 #define SIO_H
@@ -58,19 +126,21 @@
 #define SIO_MAX_CORS_ORIGINS 8 /* origins in sio_options.cors_origins */
 #endif
 #ifndef SIO_MAX_OP_ROOMS
-#define SIO_MAX_OP_ROOMS 8 /* rooms in one sio_to()/sio_except() chain (each list) */
+#define SIO_MAX_OP_ROOMS 8 /* rooms a sio_op targets, and rooms it excludes; more: SIO_ERR_LIMIT */
 #endif
 #ifndef SIO_MAX_ATTACHMENTS
-#define SIO_MAX_ATTACHMENTS 10 /* binary attachments per packet (socket.io-parser's limit) */
+#define SIO_MAX_ATTACHMENTS 10 /* attachments per packet (socket.io-parser's limit); must equal
+                                  SIO_PACKET_MAX_ATTACHMENTS (packet.h), the limit on receiving */
 #endif
 #ifndef SIO_MAX_EVENT_NAME
-#define SIO_MAX_EVENT_NAME 256 /* bytes of a decoded event name; longer names match no handler */
+#define SIO_MAX_EVENT_NAME 256 /* bytes of a decoded event name; longer names match no handler
+                                  (onAny sees them with name "") */
 #endif
 #ifndef SIO_MAX_NSP_NAME
-#define SIO_MAX_NSP_NAME 128 /* bytes of a namespace name, "/" included */
+#define SIO_MAX_NSP_NAME 128 /* bytes of a namespace name, "/" included; at most SIO_PACKET_MAX_NSP */
 #endif
 #ifndef SIO_MAX_ROOM_NAME
-#define SIO_MAX_ROOM_NAME 256 /* bytes of a room name */
+#define SIO_MAX_ROOM_NAME 256 /* bytes of a room name; sio_join() refuses longer ones */
 #endif
 #ifndef SIO_HTTP_REQUEST_MS_DEFAULT
 #define SIO_HTTP_REQUEST_MS_DEFAULT 30000 /* default http_request_timeout (slowloris guard) */
@@ -93,20 +163,22 @@
 #ifndef SIO_MAX_ROOMS_DEFAULT
 #define SIO_MAX_ROOMS_DEFAULT 1024 /* default max_rooms: named rooms per socket */
 #endif
-#define SIO_ID_LEN 20 /* characters in an Engine.IO sid and a Socket.IO socket id */
+#define SIO_ID_LEN 20 /* characters in an Engine.IO sid and a Socket.IO socket id (URL-safe base64) */
 
 /* ====== Errors ====== */
-#define SIO_OK 0
+#define SIO_OK 0             /* success */
 #define SIO_ERR_NOMEM (-1)   /* out of memory */
-#define SIO_ERR_INVAL (-2)   /* bad argument (NULL, malformed JSON argument list, reserved name) */
-#define SIO_ERR_CLOSED (-3)  /* the socket is disconnected or disconnecting */
-#define SIO_ERR_LIMIT (-4)   /* a named limit was reached */
-#define SIO_ERR_TIMEOUT (-5) /* an ack did not arrive in time */
+#define SIO_ERR_INVAL (-2)   /* bad argument: NULL, malformed JSON argument list, reserved event name,
+                                too many attachments, bad name or path */
+#define SIO_ERR_CLOSED (-3)  /* the socket (or its session) is disconnected or disconnecting */
+#define SIO_ERR_LIMIT (-4)   /* a named limit was reached (max_rooms, SIO_MAX_OP_ROOMS) */
+#define SIO_ERR_TIMEOUT (-5) /* an ack did not arrive in time (given to ack callbacks) */
 #define SIO_ERR_SYS (-6)     /* a system call failed; see errno / the err buffer */
 
 #define SIO_ERR_LEN 256 /* size of the err buffers some functions fill */
 
-/* A short English description of an SIO_ERR_* code. Never NULL. */
+/* A short English description of an SIO_ERR_* code ("unknown error" for any other value).
+ * Returns: a static string, never NULL. */
 const char *sio_strerror(int err);
 
 /* ====== Types ====== */
@@ -121,38 +193,52 @@ typedef struct sio_bin {
     size_t len;       /* byte count */
 } sio_bin;
 
-/* An event or ack received from a client. All slices point into the received packet and are
- * valid until the handler returns. */
+/* An event or ack received from a client (also what onAnyOutgoing sees of an emit). All slices
+ * point into the received packet and are valid until the handler returns. */
 typedef struct sio_event {
-    const char *name;     /* decoded event name, NUL-terminated ("" for an ack) */
+    const char *name;     /* decoded event name, NUL-terminated ("" for an ack); a numeric name
+                             as its digits */
     sio_str args;         /* the argument list (JSON values separated by commas, no brackets);
                              len 0 when there are none */
     int argc;             /* number of arguments */
     const sio_bin *bins;  /* attachments the placeholders in args refer to */
     int nbins;            /* number of attachments */
-    int64_t ack_id;       /* the client's ack id, or -1 when it asked for no ack */
+    int64_t ack_id;       /* the client's ack id, or -1 when it asked for no ack (onAnyOutgoing:
+                             the server's, or -1) */
 } sio_event;
 
-/* Server options. Start from sio_options_init() and change what you need. */
+/* Server options. Start from sio_options_init() and change what you need. The struct is copied
+ * by sio_server_new(); the strings it points to are not, and must outlive the server.
+ * Example:  struct sio_options o; sio_options_init(&o); o.ping_interval = 10000;
+ *           o.cors_origins[o.n_cors_origins++] = "https://example.com";
+ *           sio_server *srv = sio_server_new(&o); */
 struct sio_options {
-    const char *path;           /* request path prefix, with trailing slash; "/socket.io/" */
+    const char *path;           /* URL path prefix served as Socket.IO, starting and ending with '/';
+                                   "/socket.io/". NULL: no Socket.IO (bare Engine.IO only) */
     int ping_interval;          /* ms between server pings (pingInterval); 25000 */
     int ping_timeout;           /* ms to wait for a pong (pingTimeout); 20000 */
     int upgrade_timeout;        /* ms for a polling->WebSocket upgrade to finish; 10000 */
-    int connect_timeout;        /* ms for a new session to join a namespace (connectTimeout); 45000 */
-    size_t max_http_buffer_size; /* largest POST body / WebSocket message (maxHttpBufferSize); 1e6 */
+    int connect_timeout;        /* ms for a new session to join a first namespace, else it is
+                                   closed (connectTimeout); 45000 */
+    size_t max_http_buffer_size; /* largest POST body (else 413) / WebSocket message (else close
+                                   1009) (maxHttpBufferSize, sent as maxPayload); 1e6 */
     int max_clients;            /* Engine.IO sessions (and the socket table's size); 10000. At the
                                    limit a handshake gets 503 and a CONNECT "Server is full"; TCP
-                                   connections are capped at 2 * max_clients + 64 */
+                                   connections are capped at 2 * max_clients + 64. <= 0: default */
     int http_request_timeout;   /* ms for a request's head and body to arrive after its first
-                                   byte (slowloris); 30000. The connection is then closed */
-    int http_keepalive_timeout; /* ms an idle keep-alive HTTP connection is kept; 5000 */
-    size_t output_hard_limit;   /* bytes queued for one client before it is closed at once; 8 MiB */
-    size_t output_soft_limit;   /* bytes queued for one client ... */
+                                   byte (slowloris); 30000; <= 0: default. The connection is then
+                                   closed */
+    int http_keepalive_timeout; /* ms an idle keep-alive HTTP connection is kept; 5000; <= 0: default */
+    size_t output_hard_limit;   /* bytes queued for one client before it is closed at once; 8 MiB;
+                                   0: default */
+    size_t output_soft_limit;   /* bytes queued for one client ... (0: no soft limit) */
     int output_soft_seconds;    /* ... for this many seconds before it is closed; 1 MiB, 10 s
-                                   (Redis's client-output-buffer-limit model: a slow reader) */
-    int max_namespaces;         /* namespaces one connection may join; 32 (then CONNECT_ERROR) */
-    int max_rooms;              /* named rooms one socket may join; 1024 (then SIO_ERR_LIMIT) */
+                                   (Redis's client-output-buffer-limit model: a slow reader);
+                                   0: closed as soon as it is over the soft limit */
+    int max_namespaces;         /* namespaces one connection may join; 32 (then CONNECT_ERROR
+                                   "Too many namespaces"); <= 0: no limit */
+    int max_rooms;              /* named rooms one socket may join; 1024 (then SIO_ERR_LIMIT);
+                                   <= 0: 65535, the most */
     const char *cors_origins[SIO_MAX_CORS_ORIGINS]; /* CORS origins; none = no CORS headers (Node's
                                    default); "*" = any; one = sent as is; several = the request's
                                    Origin echoed when it is one of them */
@@ -162,12 +248,14 @@ struct sio_options {
     int transports;             /* SIO_TRANSPORT_POLLING | SIO_TRANSPORT_WEBSOCKET (both) */
     /* allowRequest: called for every handshake (a request without sid) before a session is
      * created. Return NULL to allow it, or a message to refuse it: polling gets 403
-     * {"code":4,"message":<message>}, a WebSocket upgrade a plain 400. NULL hook = allow all. */
+     * {"code":4,"message":<message>}, a WebSocket upgrade a plain 400. NULL hook = allow all.
+     * req is valid during the call; the message is copied, but must outlive the return (a
+     * literal). Runs synchronously: no async checks, unlike Node's callback. */
     const char *(*allow_request)(const struct sio_http_request *req, void *ud);
     void *allow_request_ud;     /* passed to allow_request */
     const char *cookie_name;    /* cookie: NULL = off (Node's default); "io" = Node's cookie: true.
                                    The polling handshake then sets <name>=<sid> (A13). */
-    const char *cookie_path;    /* its Path; "/" */
+    const char *cookie_path;    /* its Path; "/"; NULL: none */
     const char *cookie_same_site; /* "Lax" (default), "Strict", "None", or NULL for none */
     int cookie_http_only;       /* 1 (default): add HttpOnly */
     int cookie_max_age;         /* seconds; 0 = session cookie (no Max-Age) */
@@ -175,91 +263,144 @@ struct sio_options {
 #define SIO_TRANSPORT_POLLING 1   /* HTTP long-polling */
 #define SIO_TRANSPORT_WEBSOCKET 2 /* WebSocket */
 
-/* Fills *o with Node's defaults (listed beside each field above). */
+/* Fills *o with Node's defaults (listed beside each field above): path "/socket.io/", both
+ * transports, no CORS, no cookie, no allow_request hook. */
 void sio_options_init(struct sio_options *o);
 
 /* ====== Callbacks ====== */
 
-/* Middleware (io.use). Runs for every CONNECT to the namespace, before the socket exists for the
- * application; auth is available through sio_handshake_auth(s).
- * Returns NULL to let the socket in, or an error message to refuse it: the client gets
- * CONNECT_ERROR {"message": <that text>} and the socket never existed. The string is copied. */
+/* Middleware (io.use). Runs for every CONNECT to the namespace, in the order added, before the
+ * socket exists for the application: it is not connected yet, not in sio_find_socket(), and gets
+ * no packets. Read the handshake (sio_handshake_auth(s), ...), attach data with
+ * sio_socket_set_data(), and call sio_reject_data() here; join rooms, register handlers and emit
+ * in the connection handler instead.
+ * Returns: NULL to let the socket in (the next middleware runs, then the connection handler), or
+ * an error message to refuse it: the client gets CONNECT_ERROR {"message": <that text>} and the
+ * socket never existed. The message is copied, but must outlive the return (a literal or
+ * static buffer).
+ * Example:  static const char *auth(sio_socket *s, void *ud)
+ *           { return sio_json_get(sio_handshake_auth(s), "token").p ? NULL : "not authorized"; }
+ * Notes: runs synchronously; Node's next() may be called later, here the answer is the return
+ * value. A refused socket gets no disconnect handler: free what was attached to it before
+ * returning the message, and attach data in the last middleware when several may refuse. */
 typedef const char *(*sio_middleware_cb)(sio_socket *s, void *ud);
 
 /* Middleware helper: attaches `data` (JSON text, copied) to the CONNECT_ERROR the middleware is
  * about to cause by returning a message: the client gets {"message":…,"data":<data>}, as with
  * Node's `const err = new Error(msg); err.data = {...}; next(err)`. Call it from the middleware
- * only, right before returning the message. Returns 0, SIO_ERR_INVAL (not valid JSON) or
- * SIO_ERR_NOMEM. */
+ * only, right before returning the message; if the socket is let in, it is dropped.
+ * Returns: 0, SIO_ERR_INVAL (data_json NULL or not exactly one JSON value) or SIO_ERR_NOMEM.
+ * Example:  sio_reject_data(s, "{\"content\":\"Please retry later\"}"); return "not authorized"; */
 int sio_reject_data(sio_socket *s, const char *data_json);
 
-/* A socket joined the namespace (io.on("connection")). The CONNECT reply has been queued. */
+/* A socket joined the namespace (io.on("connection")). The CONNECT reply has been queued, so
+ * the client hears of the connection before anything emitted here. Register the socket's
+ * handlers (sio_socket_on(), ...) and join its rooms in this callback. */
 typedef void (*sio_connection_cb)(sio_socket *s, void *ud);
 
-/* An event arrived (socket.on(name)). Answer an ack with sio_ack(s, ev, ...). */
+/* An event arrived (socket.on(name)); also the type of onAny and onAnyOutgoing listeners.
+ * `ev` and its slices are valid until the handler returns. Answer an ack with sio_ack(s, ev, ...)
+ * from here, or keep ev->ack_id and use sio_ack_id() later. */
 typedef void (*sio_event_cb)(sio_socket *s, const sio_event *ev, void *ud);
 
-/* The socket is gone (socket.on("disconnect")). It has already left every room; `reason` is one
- * of Node's strings ("transport close", "client namespace disconnect", "ping timeout", ...).
- * Free what you attached with sio_socket_set_data() here. */
+/* The socket is gone (socket.on("disconnect")), or about to go (socket.on("disconnecting")).
+ * Runs at the end of the loop turn in which the disconnect happened, never inside the call that
+ * caused it. `reason` is one of Node's strings: "server namespace disconnect" (sio_disconnect()),
+ * "client namespace disconnect", "transport close", "transport error", "ping timeout", "parse
+ * error", "forced close" (a protocol violation) or "server shutting down".
+ * For "disconnect", the socket has already left every room, sio_socket_connected() is 0, and
+ * emitting to it fails with SIO_ERR_CLOSED; other sockets can still be told (sio_broadcast(s)).
+ * Free what you attached with sio_socket_set_data() here: once the handler returns, the
+ * socket's pending acks get SIO_ERR_CLOSED and s is freed. */
 typedef void (*sio_disconnect_cb)(sio_socket *s, const char *reason, void *ud);
 
 /* The reply to sio_emit_with_ack(): err is 0 and `reply` holds the client's ack arguments, or
  * err is SIO_ERR_TIMEOUT (reply NULL) when the timeout passed, or SIO_ERR_CLOSED (reply NULL)
- * when the socket went away first -- called then so that `ud` can be freed. Called exactly once. */
+ * when the socket went away first -- called then so that `ud` can be freed. Called exactly once,
+ * never inside sio_emit_with_ack(). reply is valid until the callback returns (reply->name is ""
+ * and reply->ack_id -1; sio_arg(reply, i) reads it). s is valid during the call; with
+ * SIO_ERR_CLOSED it is already disconnected (its disconnect handler has run). */
 typedef void (*sio_ack_cb)(sio_socket *s, int err, const sio_event *reply, void *ud);
 
 /* ====== The server ====== */
 
-/* Creates a server with the given options (NULL = defaults). Returns NULL when out of memory.
- * Free with sio_server_free(). The root namespace "/" exists from the start. */
+/* Creates a server with the given options (NULL = defaults); *opts is copied, the strings it
+ * points to are kept. The root namespace "/" exists from the start. Free with sio_server_free().
+ * Returns: the server, or NULL when out of memory, when epoll or eventfd cannot be created, or
+ * when opts->path is not NULL and does not start and end with '/'.
+ * Example:  sio_server *srv = sio_server_new(NULL); */
 sio_server *sio_server_new(const struct sio_options *opts);
 
-/* Binds and listens on host:port (host NULL = all interfaces; port 0 = a free port, see
- * sio_server_port()). Returns 0, or SIO_ERR_SYS with a message in err (may be NULL). */
+/* Binds and listens on host:port (host NULL = 0.0.0.0, all IPv4 interfaces, or :: where there is
+ * no IPv4; port 0 = a free port, see sio_server_port()). Call it once. err (SIO_ERR_LEN bytes,
+ * may be NULL) receives a message on failure.
+ * Returns: 0, or SIO_ERR_SYS (host not found, address in use, ...).
+ * Example:  char err[SIO_ERR_LEN];
+ *           if (sio_server_listen(srv, "127.0.0.1", 3000, err) < 0) fprintf(stderr, "%s\n", err); */
 int sio_server_listen(sio_server *srv, const char *host, int port, char *err);
 
-/* The port actually bound (useful after port 0), or -1 before sio_server_listen(). */
+/* Returns: the port actually bound (useful after port 0), or -1 before sio_server_listen(). */
 int sio_server_port(const sio_server *srv);
 
-/* Runs the event loop until sio_server_stop(). On stop, every socket is disconnected with reason
- * "server shutting down" and every session closed cleanly (polling: the close packet; WebSocket:
- * a close frame), then it returns 0. Returns SIO_ERR_SYS if epoll itself fails. */
+/* Runs the event loop until sio_server_stop(). On stop, new handshakes get 503, every socket is
+ * disconnected with reason "server shutting down" and every session closed cleanly (polling:
+ * the close packet; WebSocket: a close frame); it waits up to 2 s for these to be written.
+ * Returns: 0 after a stop, or SIO_ERR_SYS if epoll itself fails.
+ * Notes: a server runs once; after it returns, free it with sio_server_free(). */
 int sio_server_run(sio_server *srv);
 
-/* Asks sio_server_run() to shut down and return. Async-signal-safe. */
+/* Asks sio_server_run() to shut down and return (io.close()). Async-signal-safe: it only sets
+ * a flag and writes to an eventfd, so a signal handler or any callback may call it.
+ * Example:  static void on_signal(int sig) { (void)sig; sio_server_stop(server); } */
 void sio_server_stop(sio_server *srv);
 
 /* Calls cb(ud) every `ms` milliseconds from the event loop, like setInterval: for periodic work
- * such as flushing a log once a second. It never runs inside another callback and keeps running
- * until the server is freed. Returns 0, SIO_ERR_INVAL (ms <= 0 or cb NULL) or SIO_ERR_NOMEM.
- * Example: sio_server_every(srv, 1000, flush_store, store); */
+ * such as flushing a log once a second. The first call comes `ms` after this one. It never runs
+ * inside another callback, cannot be cancelled, and keeps running until the server is freed.
+ * Returns: 0, SIO_ERR_INVAL (ms <= 0 or cb NULL) or SIO_ERR_NOMEM.
+ * Example:  sio_server_every(srv, 1000, flush_store, store); */
 int sio_server_every(sio_server *srv, int ms, void (*cb)(void *ud), void *ud);
 
-/* Frees the server and everything it owns. NULL is a no-op. Do not call from a callback. */
+/* Frees the server and everything it owns: namespaces, sockets, sessions, the listener. NULL is
+ * a no-op. Call it after sio_server_run() has returned (or if it never ran), never from a
+ * callback. Callbacks still owed run now, and must not emit: disconnect handlers of sockets
+ * still connected ("server shutting down"; none are left after sio_server_run() returned),
+ * SIO_ERR_CLOSED for acks still waiting (sio_ack_cb, sio_op_ack_cb), and bare on_close. */
 void sio_server_free(sio_server *srv);
 
 /* ====== Namespaces ====== */
 
-/* The namespace `name` ("/", "/admin"), created on first use. Clients may only connect to
- * namespaces created this way; others get CONNECT_ERROR "Invalid namespace".
- * Returns NULL when out of memory or the name is invalid (must start with '/', at most
- * SIO_MAX_NSP_NAME bytes). */
+/* The namespace `name` ("/", "/admin"), created on first use (the name is copied); later calls
+ * return the same pointer, valid until sio_server_free(). Clients may only connect to
+ * namespaces created this way (or through sio_of_match()); others get CONNECT_ERROR
+ * "Invalid namespace".
+ * Returns: the namespace, or NULL when out of memory or the name is invalid (must start with
+ * '/', at most SIO_MAX_NSP_NAME bytes).
+ * Example:  sio_on_connection(sio_of(srv, "/admin"), on_admin, NULL); */
 sio_nsp *sio_of(sio_server *srv, const char *name);
 
 /* Dynamic namespaces (io.of(/^\/dynamic-\d+$/)): `match` decides, for a CONNECT to a namespace
  * that does not exist yet, whether to create it. Returns a parent namespace: give it middleware
  * and a connection handler as to any namespace; each child created through it runs them (the
- * parent's middleware first, then the child's own). The parent itself accepts no clients.
+ * parent's middleware first, then the child's own; the child's connection handler if it has
+ * one, else the parent's). The parent itself accepts no clients.
  * sio_socket_nsp() of a socket is the child; sio_nsp_name() tells which one.
- * Returns NULL when out of memory. */
-typedef int (*sio_nsp_match_cb)(const char *name, void *ud);
+ * Returns: the parent, or NULL when out of memory or match is NULL.
+ * Example:  static int is_room_nsp(const char *name, void *ud) { return !strncmp(name, "/room-", 6); }
+ *           sio_on_connection(sio_of_match(srv, is_room_nsp, NULL), on_room_conn, NULL);
+ * Notes: a child, once created, stays (Node's cleanupEmptyChildNamespaces is off by default too)
+ * and match is not asked about its name again. Emitting to the parent (sio_all(parent)) reaches
+ * nobody; Node's parent namespace emits to every child. */
+typedef int (*sio_nsp_match_cb)(const char *name, void *ud); /* name: NUL-terminated, valid
+                                                                 during the call; nonzero = create */
 sio_nsp *sio_of_match(sio_server *srv, sio_nsp_match_cb match, void *ud);
 
-/* The namespace's name ("/", "/admin"). */
+/* Returns: the namespace's name ("/", "/admin"), NUL-terminated, valid until sio_server_free()
+ * ("(dynamic)" for a sio_of_match() parent). */
 const char *sio_nsp_name(const sio_nsp *nsp);
 
-/* Adds a middleware to the namespace; they run in the order added. */
+/* Adds a middleware to the namespace; they run in the order added, for each CONNECT.
+ * Example:  sio_use(sio_of(srv, "/"), check_token, NULL); */
 void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
 
 /* Sets the namespace's connection handler (one per namespace; a second call replaces it). */
@@ -267,128 +408,203 @@ void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud);
 
 /* The namespace's sockets in connection order:
  *   for (sio_socket *o = sio_first_socket(nsp); o; o = sio_next_socket(o)) ...
- * Do not disconnect sockets while iterating (collect ids first). */
+ * Returns: the first / next socket, or NULL at the end.
+ * Notes: disconnecting sockets while iterating is safe (they are freed at the end of the turn);
+ * sockets disconnected earlier in this turn are still listed, with sio_socket_connected() 0. */
 sio_socket *sio_first_socket(sio_nsp *nsp);
 sio_socket *sio_next_socket(sio_socket *s);
 
-/* The connected socket with this id in the namespace, or NULL. O(1), via the socket table. */
+/* Looks up a socket by id: `id` is len bytes (no NUL needed, e.g. a slice of a JSON string).
+ * O(1), via the socket table.
+ * Returns: the connected socket with this id in this namespace, or NULL (unknown id, another
+ * namespace, already disconnected, or len != SIO_ID_LEN).
+ * Example:  sio_socket *o = sio_find_socket(nsp, saved_id, SIO_ID_LEN); if (o) sio_emit(o, "hi", NULL); */
 sio_socket *sio_find_socket(sio_nsp *nsp, const char *id, size_t len);
 
-/* Number of connected sockets in the namespace. */
+/* Returns: the number of sockets in the namespace (those disconnected during this loop turn
+ * count until its end). */
 size_t sio_nsp_count(const sio_nsp *nsp);
 
 /* ====== Sockets ====== */
 
-/* The socket's id: 20 characters, NUL-terminated, fixed for its life. */
+/* Returns: the socket's id, 20 characters, NUL-terminated, fixed for its life and valid until
+ * its disconnect handler returns. Ids are random and never reused while the socket lives. */
 const char *sio_socket_id(const sio_socket *s);
 
-/* The socket's namespace. */
+/* Returns: the socket's namespace (for a dynamic namespace, the child). */
 sio_nsp *sio_socket_nsp(const sio_socket *s);
 
 /* ---- socket.handshake ----
  * What the client sent when the session was opened (the first HTTP request, or the WebSocket
- * upgrade for a WebSocket-only client) and with its CONNECT. All valid for the socket's life. */
+ * upgrade for a WebSocket-only client) and with its CONNECT. Usable from middleware on; every
+ * string and slice stays valid until the socket's disconnect handler returns. */
 
-/* The auth object of the CONNECT ("{}" if none), as JSON text (handshake.auth). */
+/* Returns: the auth object of the CONNECT as JSON text ("{}" if none), not NUL-terminated
+ * (handshake.auth). Example: sio_json_get(sio_handshake_auth(s), "token") */
 sio_str sio_handshake_auth(const sio_socket *s);
-/* The value of request header `name` (case-insensitive), or {NULL,0} (handshake.headers). */
+/* Returns: the value of request header `name` (case-insensitive; the first if repeated), or
+ * {NULL,0} (handshake.headers). Example: sio_handshake_header(s, "user-agent") */
 sio_str sio_handshake_header(const sio_socket *s, const char *name);
-/* Query parameter `key`, decoded, into dst (handshake.query). Returns its length, -1 if absent,
- * -2 if it does not fit (see sio_http_query in http.h). */
+/* Query parameter `key` of the request URL, percent-decoded and NUL-terminated, into dst of cap
+ * bytes (handshake.query; the last value wins when a key repeats).
+ * Returns: its length, -1 if absent, -2 if it does not fit in cap - 1 bytes (see sio_http_query
+ * in http.h). Example: char room[64]; if (sio_handshake_query(s, "room", room, sizeof room) > 0) ... */
 long sio_handshake_query(const sio_socket *s, const char *key, char *dst, size_t cap);
-/* The request URL: path and query as sent (handshake.url), NUL-terminated. */
+/* Returns: the request URL, path and query as sent (handshake.url), NUL-terminated. */
 const char *sio_handshake_url(const sio_socket *s);
-/* The client's IP address as text, "127.0.0.1" or "::1" (handshake.address). */
+/* Returns: the client's IP address as text, "127.0.0.1" or "::1" (handshake.address); "" if
+ * unknown. Behind a proxy this is the proxy: read X-Forwarded-For with sio_handshake_header(). */
 const char *sio_handshake_address(const sio_socket *s);
-/* When the session was opened: milliseconds since the Unix epoch (handshake.time, as a number;
- * Node gives it as a date string). */
+/* Returns: when the session was opened, in milliseconds since the Unix epoch. Node's
+ * handshake.issued is such a number and handshake.time a date string, both taken at the
+ * CONNECT rather than when the session opened. */
 int64_t sio_handshake_time(const sio_socket *s);
 
-/* One pointer of application data per socket (socket.data). The library never touches it. */
+/* One pointer of application data per socket (socket.data); NULL until set. The library never
+ * reads or frees it: free it in the disconnect handler.
+ * Example:  sio_socket_set_data(s, user);  ...  struct user *u = sio_socket_data(s); */
 void sio_socket_set_data(sio_socket *s, void *data);
 void *sio_socket_data(const sio_socket *s);
 
-/* Argument i (0-based) of a received event or ack, as a JSON slice; {NULL,0} when there are fewer
- * arguments. Example: for 42["private message",{"to":"x"}], sio_arg(ev, 0) is {"to":"x"}. */
+/* Argument i (0-based) of a received event or ack, as a JSON slice into the packet, valid as
+ * long as ev.
+ * Returns: the value, or {NULL,0} when there are fewer arguments.
+ * Example: for 42["private message",{"to":"x"}], sio_arg(ev, 0) is {"to":"x"}, and
+ *          sio_json_get(sio_arg(ev, 0), "to") is "x" (with its quotes). */
 sio_str sio_arg(const sio_event *ev, int i);
 
-/* Registers a handler for event `name` (copied). A second handler for the same name replaces the
- * first. Returns 0 or SIO_ERR_NOMEM. */
+/* Registers a handler for event `name` (copied).
+ * Returns: 0, SIO_ERR_INVAL (name or cb NULL) or SIO_ERR_NOMEM.
+ * Example:  sio_socket_on(s, "chat message", on_chat, NULL);
+ * Notes: one handler per name: a second one for the same name replaces the first (Node adds
+ * listeners); there is no way to remove one. The reserved names ("connect", "connect_error",
+ * "disconnect", "disconnecting", "newListener", "removeListener") never arrive as events: use
+ * sio_socket_on_disconnect() and sio_socket_on_disconnecting(). */
 int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud);
 
-/* Sets the socket's disconnect handler (one per socket). */
+/* Sets the socket's disconnect handler (one per socket; a second call replaces it). */
 void sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *ud);
 
-/* Sets the socket's "disconnecting" handler: called just before the socket leaves its rooms, so
- * sio_socket_rooms() and room queries still see it (socket.on("disconnecting")). */
+/* Sets the socket's "disconnecting" handler (socket.on("disconnecting")): called at the end of
+ * the turn just before the socket leaves its rooms, so sio_socket_rooms(), sio_socket_in() and
+ * room queries still see it (and sio_socket_connected() is 1); then the disconnect handler runs. */
 void sio_socket_on_disconnecting(sio_socket *s, sio_disconnect_cb cb, void *ud);
 
 /* Catch-all listeners (socket.onAny / socket.onAnyOutgoing). The incoming one runs for every
- * event the client sends, before the event's own handler. The outgoing one runs for every event
- * sent to this socket (direct emits and broadcasts), with ev->name and ev->args of the packet;
- * it must not emit to the same socket. One of each per socket; NULL removes it. */
+ * event the client sends, before the event's own handler (acks are not events); answering an ack
+ * there with sio_ack() counts as the answer. The outgoing one runs for every event sent to this
+ * socket (direct emits, emits with ack and broadcasts; not acks, not volatile packets dropped),
+ * synchronously inside the emitting call, with ev->name, ev->args, ev->bins and ev->ack_id of
+ * the packet; it must not emit to the same socket (that would recurse). One of each per socket;
+ * a second call replaces it; NULL removes it.
+ * Example:  sio_socket_on_any(s, log_event, NULL); */
 void sio_socket_on_any(sio_socket *s, sio_event_cb cb, void *ud);
 void sio_socket_on_any_outgoing(sio_socket *s, sio_event_cb cb, void *ud);
 
 /* The rooms the socket is in, its own id room first (socket.rooms): up to max names into out[]
- * (pointers valid until the socket leaves the room). Returns the total number of rooms. */
+ * (each valid until the socket leaves that room; the id: for the socket's life).
+ * Returns: the total number of rooms, which may exceed max; 0 once the socket has left them all
+ * (in its disconnect handler).
+ * Example:  int n = sio_socket_rooms(s, NULL, 0);   (just count) */
 int sio_socket_rooms(const sio_socket *s, const char **out, int max);
 
-/* 1 if the socket is in `room` (its id counts), else 0. */
+/* Returns: 1 if the socket is in `room` (its own id counts), else 0 (also in its disconnect
+ * handler, after it left every room). */
 int sio_socket_in(const sio_socket *s, const char *room);
 
-/* 1 while the socket is connected (socket.connected). */
+/* Returns: 1 while the socket is connected (socket.connected): 0 in middleware, after
+ * sio_disconnect() or a client disconnect, and in its disconnect handler. */
 int sio_socket_connected(const sio_socket *s);
 
 /* Emits `event` with the argument list `args` (NUL-terminated; NULL or "" for none) to this
- * socket. Returns 0, SIO_ERR_INVAL (reserved event name), SIO_ERR_CLOSED or SIO_ERR_NOMEM.
- * The bytes are queued and written at the end of the loop turn; nothing is sent synchronously.
- * Example: sio_emit(s, "hello", "\"world\",42");   ->  42["hello","world",42] */
+ * socket. Both are copied; the bytes are queued and written at the end of the loop turn.
+ * Returns: 0 (queued, not yet delivered), SIO_ERR_INVAL (s or event NULL, reserved event name,
+ * args not a valid argument list), SIO_ERR_CLOSED (socket disconnected or its session closing)
+ * or SIO_ERR_NOMEM.
+ * Example:  sio_emit(s, "hello", "\"world\",42");   ->  42["hello","world",42]
+ * Notes: a client that falls too far behind (output_hard_limit / output_soft_limit) is closed
+ * rather than buffered without end. */
 int sio_emit(sio_socket *s, const char *event, const char *args);
 
-/* The general form: args of args_len bytes, plus nbins attachments (referred to by placeholders
- * in args). The attachments are copied. */
+/* The general form: args of args_len bytes (no NUL needed; NULL for none), plus nbins
+ * attachments referred to by placeholders in args (see "Binary" at the top). Everything is
+ * copied before it returns.
+ * Returns: as sio_emit(); SIO_ERR_INVAL also when nbins < 0, nbins > SIO_MAX_ATTACHMENTS, or
+ * bins NULL with nbins > 0.
+ * Example:  const char *a = "{\"_placeholder\":true,\"num\":0}";   (stands for bins[0])
+ *           sio_bin b = {png, png_len};  sio_emitv(s, "image", a, strlen(a), &b, 1); */
 int sio_emitv(sio_socket *s, const char *event, const char *args, size_t args_len,
               const sio_bin *bins, int nbins);
 
-/* Emits and waits for the client's ack: cb runs once, with the reply, or with SIO_ERR_TIMEOUT
- * after timeout_ms (0 = wait forever), or SIO_ERR_CLOSED if the socket goes first.
- * Returns 0 (cb will run) or an error (cb will not run). */
+/* Emits and waits for the client's ack (socket.timeout(ms).emit(..., cb)): cb runs once, with
+ * the reply, or with SIO_ERR_TIMEOUT after timeout_ms (<= 0 = wait forever), or SIO_ERR_CLOSED
+ * if the socket goes first or the server is freed.
+ * Returns: 0 (cb will run), or as sio_emit() (cb will not run; SIO_ERR_INVAL also for cb NULL).
+ * Example:  sio_emit_with_ack(s, "question", "\"ready?\"", 5000, on_answer, NULL);
+ * Notes: an ack that arrives after the timeout is ignored. Node leaves the callback of a socket
+ * that disconnects pending (or lets it time out); here it gets SIO_ERR_CLOSED right after the
+ * socket's disconnect handler. */
 int sio_emit_with_ack(sio_socket *s, const char *event, const char *args, int timeout_ms,
                       sio_ack_cb cb, void *ud);
 
-/* sio_emit_with_ack() with attachments (see sio_emitv()). */
+/* sio_emit_with_ack() with attachments (see sio_emitv()). Same returns. */
 int sio_emitv_with_ack(sio_socket *s, const char *event, const char *args, size_t args_len,
                        const sio_bin *bins, int nbins, int timeout_ms, sio_ack_cb cb, void *ud);
 
 /* Answers an ack request later, after the handler has returned (Node lets the callback be
- * called after async work): keep ev->ack_id, then call this once. No check against answering
- * twice. Returns 0, SIO_ERR_INVAL (ack_id < 0), SIO_ERR_CLOSED or SIO_ERR_NOMEM. */
+ * called after async work): keep ev->ack_id and the socket id, then call this once, with the
+ * argument list args (args_len bytes) and nbins attachments, all copied. There is no check
+ * against answering twice or answering an id the client never sent.
+ * Returns: 0, SIO_ERR_INVAL (s NULL, ack_id < 0, bad args or attachments), SIO_ERR_CLOSED or
+ * SIO_ERR_NOMEM.
+ * Example:  sio_socket *o = sio_find_socket(nsp, job->sid, SIO_ID_LEN);
+ *           if (o) sio_ack_id(o, job->ack_id, "\"done\"", 6, NULL, 0); */
 int sio_ack_id(sio_socket *s, int64_t ack_id, const char *args, size_t args_len, const sio_bin *bins,
                int nbins);
 
-/* Answers the client's ack request of `ev` with the argument list `args` (may be NULL/"").
- * Does nothing (returns 0) when ev->ack_id < 0. Call it at most once per event; call it from the
- * handler (ev is only valid there). */
+/* Answers the client's ack request of `ev` (the client's cb(...)) with the argument list `args`
+ * (may be NULL or ""; copied); sio_ackv() with args_len bytes and attachments as sio_emitv().
+ * Call it from the event handler or onAny listener that received ev (ev is only valid there,
+ * and must be the pointer it received); for a later answer, use sio_ack_id().
+ * Returns: 0 (also, doing nothing, when the client asked for no ack (ev->ack_id < 0) or the
+ * event was already answered), SIO_ERR_INVAL, SIO_ERR_CLOSED or SIO_ERR_NOMEM.
+ * Example:  sio_ack(s, ev, "{\"status\":\"ok\"}");   ->  43<id>[{"status":"ok"}]
+ * Notes: if the handler never answers, the client's callback never runs (or times out). */
 int sio_ack(sio_socket *s, const sio_event *ev, const char *args);
 int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_len,
              const sio_bin *bins, int nbins);
 
-/* Joins / leaves a room of the socket's namespace (the name is copied).
- * Returns 0, SIO_ERR_NOMEM or SIO_ERR_INVAL (name too long). */
+/* Joins a room of the socket's namespace (the name is copied). A room exists while it has
+ * members; every socket is also, implicitly, in the room named after its id.
+ * Returns: 0 (also when already a member), SIO_ERR_INVAL (name NULL or longer than
+ * SIO_MAX_ROOM_NAME), SIO_ERR_CLOSED (socket disconnected), SIO_ERR_LIMIT (max_rooms reached)
+ * or SIO_ERR_NOMEM.
+ * Example:  sio_join(s, "room:42"); */
 int sio_join(sio_socket *s, const char *room);
+
+/* Leaves a room; a room left empty ceases to exist (pointers to its name from
+ * sio_socket_rooms() become invalid). Leaving the socket's own id room does nothing.
+ * Returns: 0 (also when not a member) or SIO_ERR_INVAL (name NULL). */
 int sio_leave(sio_socket *s, const char *room);
 
-/* Disconnects the socket from its namespace: the client gets DISCONNECT and the server
- * "server namespace disconnect". With close_session = 1, the whole Engine.IO session (every
- * namespace of this client) is closed too. The socket is removed at the end of the loop turn;
- * it stays valid until its disconnect handler returns. */
+/* Disconnects the socket from its namespace (socket.disconnect()): the client gets DISCONNECT
+ * (its reason: "io server disconnect"; it does not reconnect by itself) and the server's handlers
+ * "server namespace disconnect". With close_session = 1, every namespace of this client is
+ * disconnected the same way and the Engine.IO session closed too. Queued packets are sent first.
+ * Repeated calls do nothing.
+ * Example:  sio_disconnect(s, 0);
+ * Notes: the socket leaves broadcasts at once, but its disconnecting/disconnect handlers run at
+ * the end of the loop turn (Node runs them inside disconnect()); s stays valid until its
+ * disconnect handler returns. */
 void sio_disconnect(sio_socket *s, int close_session);
 
 /* ====== Broadcasting ======
  * A sio_op is a selection of recipients, built by value like socket.io's BroadcastOperator:
- * target rooms (none = the whole namespace) minus excluded rooms. Each recipient gets the
- * packet once, encoded once for all of them. */
+ * target rooms (none = the whole namespace) minus the sockets in any excluded room. Each
+ * recipient gets the packet once, even when it is in several target rooms, and the packet is
+ * encoded once for all of them. Room names are kept as pointers, not copied: they must stay
+ * valid until the op has been used (a string literal, a socket id, a buffer in scope).
+ * Example:  sio_op_emit(sio_except(sio_to(sio_all(nsp), "room1"), "room2"), "news", "\"hi\""); */
 typedef struct sio_op {
     sio_nsp *nsp;                           /* the namespace */
     const char *rooms[SIO_MAX_OP_ROOMS];    /* target rooms; none = every socket */
@@ -398,53 +614,76 @@ typedef struct sio_op {
     unsigned flags;                         /* SIO_OP_* */
 } sio_op;
 #define SIO_OP_VOLATILE 1 /* drop for recipients whose transport is not writable right now */
-#define SIO_OP_OVERFLOW 2 /* (internal) a room list was full; emitting fails with SIO_ERR_LIMIT */
-#define SIO_OP_LOCAL 4    /* do not forward to other nodes (with a multi-node adapter) */
+#define SIO_OP_OVERFLOW 2 /* (internal) a room list was full; using the op fails with SIO_ERR_LIMIT */
+#define SIO_OP_LOCAL 4    /* do not forward to other nodes (no effect: there is no multi-node adapter) */
 
 sio_op sio_all(sio_nsp *nsp);                  /* io.of(nsp): everyone */
 sio_op sio_broadcast(sio_socket *s);           /* socket.broadcast: everyone but s */
-sio_op sio_socket_to(sio_socket *s, const char *room); /* socket.to(room) */
+sio_op sio_socket_to(sio_socket *s, const char *room); /* socket.to(room): room's members but s */
 sio_op sio_to(sio_op op, const char *room);    /* .to(room) / .in(room); pointer kept, not copied */
-sio_op sio_except(sio_op op, const char *room); /* .except(room) */
-sio_op sio_volatile(sio_op op);                /* .volatile */
+sio_op sio_except(sio_op op, const char *room); /* .except(room); pointer kept, not copied */
+sio_op sio_volatile(sio_op op);                /* .volatile (sio_op_emit/emitv only) */
 sio_op sio_local(sio_op op);                   /* .local: this process only (multi-node) */
 
-/* Emits to every selected socket. Returns the number of recipients (>= 0) or an SIO_ERR_*. */
+/* Emits to every selected socket (io.to(room).emit()). args as in sio_emit() / sio_emitv().
+ * Runs each recipient's onAnyOutgoing listener before it returns.
+ * Returns: the number of recipients (>= 0; volatile drops included), or SIO_ERR_INVAL (nsp or
+ * event NULL, bad args or attachments), SIO_ERR_LIMIT (more than SIO_MAX_OP_ROOMS rooms) or
+ * SIO_ERR_NOMEM.
+ * Example:  sio_op_emit(sio_socket_to(s, "lobby"), "joined", "\"alice\""); */
 int sio_op_emit(sio_op op, const char *event, const char *args);
 int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len,
                  const sio_bin *bins, int nbins);
 
 /* The reply to a broadcast with acks: err is 0 when every recipient answered, SIO_ERR_TIMEOUT at
- * the timeout, SIO_ERR_CLOSED when the server is freed first; `responses` is a JSON array of the first argument of each answer received
- * (io.timeout(ms).emit(ev, …, (err, responses) => …)). Called exactly once. */
+ * the timeout, SIO_ERR_CLOSED when the server is freed first. `responses` is a JSON array of
+ * the first argument of each answer received (null for an answer without one), in order of
+ * arrival, valid until the callback returns (io.timeout(ms).emit(ev, …, (err, responses) => …)).
+ * Called exactly once. */
 typedef void (*sio_op_ack_cb)(int err, sio_str responses, void *ud);
 
 /* Emits to every selected socket with one ack id and collects their answers. timeout_ms must be
- * > 0. With no recipient, cb runs at the end of the loop turn with 0 and "[]".
- * Returns the number of recipients (cb will run) or an SIO_ERR_* (cb will not run). */
+ * > 0. With no recipient, cb runs soon after (from the loop's timers) with 0 and "[]"; it never
+ * runs inside this call. A recipient that disconnects before answering is waited for until the
+ * timeout. No attachments, and the volatile flag is ignored.
+ * Returns: the number of recipients (cb will run), or SIO_ERR_INVAL (timeout_ms <= 0, nsp, event
+ * or cb NULL, bad args), SIO_ERR_LIMIT or SIO_ERR_NOMEM (cb will not run).
+ * Example:  sio_op_emit_with_ack(sio_all(nsp), "vote", NULL, 10000, on_votes, NULL); */
 int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int timeout_ms,
                          sio_op_ack_cb cb, void *ud);
 
-/* fetchSockets-style iteration: calls fn once for every selected socket (each once). fn may
- * emit, join, leave or disconnect. Returns the number of sockets. */
+/* fetchSockets-style iteration: calls fn once for every selected socket, synchronously. The
+ * selection is taken first, so fn may emit, join, leave or disconnect (a socket disconnected by
+ * an earlier call is skipped).
+ * Returns: the number of sockets selected, or SIO_ERR_INVAL (nsp or fn NULL), SIO_ERR_LIMIT or
+ * SIO_ERR_NOMEM (fn not called).
+ * Example:  sio_op_each(sio_to(sio_all(nsp), "admins"), print_id, NULL); */
 int sio_op_each(sio_op op, void (*fn)(sio_socket *s, void *ud), void *ud);
 
-/* socketsJoin / socketsLeave / disconnectSockets on the selection. Return the number of
- * sockets affected, or an SIO_ERR_*. */
+/* socketsJoin / socketsLeave / disconnectSockets on the selection: sio_join(), sio_leave() or
+ * sio_disconnect() on each selected socket (room copied by sio_join()).
+ * Returns: the number of sockets selected, or an SIO_ERR_* as sio_op_each(). A join that fails
+ * for one socket (SIO_ERR_LIMIT, SIO_ERR_NOMEM) is not reported.
+ * Example:  sio_op_disconnect(sio_to(sio_all(nsp), "banned"), 1); */
 int sio_op_join(sio_op op, const char *room);
 int sio_op_leave(sio_op op, const char *room);
 int sio_op_disconnect(sio_op op, int close_session);
 
 /* ====== Rooms: queries ====== */
 
-/* Number of sockets in `room` of the namespace (a socket id counts as a room of one). */
+/* Returns: the number of sockets in `room` of the namespace (a socket id counts as a room of
+ * one; 0 for a room that does not exist).
+ * Example:  if (sio_room_count(nsp, user_id) == 0) ... (the user's last tab is gone) */
 size_t sio_room_count(sio_nsp *nsp, const char *room);
 
 /* ====== Plain HTTP: requests outside the Socket.IO path ======
- * By default they get 404. A handler can answer them instead (static files, a health check).
- * It runs synchronously and must not block. */
+ * Requests whose path is not under an Engine.IO path (options.path, sio_eio_attach()) get 404
+ * by default. A handler can answer them instead (static files, a health check). It runs
+ * synchronously, once per request, and must not block: the response is built from what it
+ * fills in when it returns. */
 
-/* A request, borrowed: valid until the handler returns. */
+/* A request, borrowed: valid until the handler returns. The body is not available: it is read
+ * and dropped (more than SIO_MAX_BODY_OTHER, 64 KiB, gets 413; a chunked body 411). */
 typedef struct sio_http_request {
     sio_str method;      /* "GET", "HEAD", ... */
     sio_str path;        /* as sent, not percent-decoded, without the query */
@@ -452,59 +691,80 @@ typedef struct sio_http_request {
     const void *opaque;  /* internal: what sio_request_header() reads */
 } sio_http_request;
 
-/* The value of header `name` (case-insensitive) of the request, or {NULL,0}. */
+/* Returns: the value of header `name` (case-insensitive; the first if repeated) of the
+ * request, or {NULL,0}; valid until the handler returns. */
 sio_str sio_request_header(const sio_http_request *req, const char *name);
 
-/* The answer the handler fills in. Starts as 404 "Not Found". */
+/* The answer the handler fills in. Starts as 404, "text/plain; charset=utf-8", "Not Found".
+ * Content-Length and, when needed, Connection: close are added by the library. */
 typedef struct sio_http_response {
-    int status;               /* HTTP status */
+    int status;               /* HTTP status (outside 100..599: 500) */
     const char *content_type; /* Content-Type, or NULL for none */
-    const char *headers;      /* extra header lines, each ending in "\r\n", or NULL */
+    const char *headers;      /* extra header lines, each ending in "\r\n", or NULL; the whole
+                                 head must fit in about 1.5 KB, else a bare 500 is sent */
     const void *body;         /* body bytes; copied when the handler returns (not sent for HEAD) */
-    size_t len;               /* body length */
-    void (*free_body)(void *body); /* if set, called on body once it has been copied */
+    size_t len;               /* body length (Content-Length, also for HEAD) */
+    void (*free_body)(void *body); /* if set, called on body once it has been copied (always) */
 } sio_http_response;
 
+/* Example:  static void on_http(const sio_http_request *req, sio_http_response *res, void *ud)
+ *           { if (req->path.len == 7 && !memcmp(req->path.p, "/health", 7))
+ *                 res->status = 200, res->body = "ok", res->len = 2; } */
 typedef void (*sio_request_cb)(const sio_http_request *req, sio_http_response *res, void *ud);
 
-/* Sets the handler for requests outside the Socket.IO path (one per server). */
+/* Sets the handler for requests outside the Socket.IO path (one per server; a second call
+ * replaces it; NULL restores the 404s). */
 void sio_on_request(sio_server *srv, sio_request_cb cb, void *ud);
 
 /* ====== Bare Engine.IO (the counterpart of the `engine.io` package) ======
  * Engine.IO sessions on their own path, without the Socket.IO layer: messages are plain text or
  * binary, there are no namespaces, events or acks. The same server can serve Socket.IO on
  * /socket.io/ and bare Engine.IO on another path; a server whose options.path is NULL serves no
- * Socket.IO at all. */
+ * Socket.IO at all. Sessions of every path share max_clients. */
 
 typedef struct sio_eio_socket sio_eio_socket; /* one Engine.IO session */
 
 /* What a bare Engine.IO endpoint hears. Any of the three may be NULL. */
 struct sio_eio_handlers {
-    void (*on_open)(sio_eio_socket *s, void *ud);   /* a session opened */
-    /* a message arrived; data is valid until the callback returns */
+    /* a session opened; runs synchronously during its handshake request */
+    void (*on_open)(sio_eio_socket *s, void *ud);
+    /* a message arrived (the "4" stripped; base64 already decoded); data is valid until the
+     * callback returns and is not NUL-terminated */
     void (*on_message)(sio_eio_socket *s, const void *data, size_t len, int binary, void *ud);
-    /* the session closed, with Engine.IO's reason ("transport close", "ping timeout", ...);
-     * the socket pointer is invalid after this returns */
+    /* the session closed, with Engine.IO's reason ("transport close", "ping timeout", "forced
+     * close", ...), at the end of the loop turn; the socket pointer is invalid after this returns */
     void (*on_close)(sio_eio_socket *s, const char *reason, void *ud);
 };
 
-/* Serves bare Engine.IO on `path` (e.g. "/engine.io/"), with the timers, size limit,
- * transports and CORS of `opts` (NULL = the server's). Returns 0, SIO_ERR_INVAL (bad path or
- * one already served) or SIO_ERR_NOMEM. Call before sio_server_run(). */
+/* Serves bare Engine.IO on `path` (e.g. "/engine.io/"), with the per-path options of `opts`
+ * (NULL = the server's): ping_interval, ping_timeout, upgrade_timeout, max_http_buffer_size,
+ * transports, allow_upgrades, CORS, allow_request and cookie. The server-wide ones (max_clients,
+ * HTTP timeouts, output limits) stay the server's. *opts and *h are copied; `path` and the
+ * strings in opts are kept until sio_server_free(). Call before sio_server_run().
+ * Returns: 0, SIO_ERR_INVAL (path or h NULL, path not starting and ending with '/', a path
+ * already served, or SIO_MAX_ENDPOINTS (4, /socket.io/ included) already) or SIO_ERR_NOMEM.
+ * Example:  const struct sio_eio_handlers h = {on_open, on_message, on_close};
+ *           sio_eio_attach(srv, "/engine.io/", NULL, &h, NULL);
+ * Notes: paths match by prefix, the longest one winning. */
 int sio_eio_attach(sio_server *srv, const char *path, const struct sio_options *opts,
                    const struct sio_eio_handlers *h, void *ud);
 
-/* Queues a text (binary = 0) or binary message to the session. Returns 0 or SIO_ERR_CLOSED /
- * SIO_ERR_NOMEM. */
+/* Queues a text (binary = 0; should be UTF-8) or binary message of len bytes to the session;
+ * data is copied. Written at the end of the loop turn.
+ * Returns: 0, SIO_ERR_CLOSED (the session is closing or closed) or SIO_ERR_NOMEM.
+ * Example:  sio_eio_send(s, data, len, binary);   (an echo, in on_message) */
 int sio_eio_send(sio_eio_socket *s, const void *data, size_t len, int binary);
 
-/* Closes the session from the server side (on_close follows at the end of the loop turn). */
+/* Closes the session from the server side (socket.close()): messages already queued are sent
+ * first, then on_close follows at the end of the loop turn with "forced close". Repeated calls
+ * do nothing. */
 void sio_eio_close(sio_eio_socket *s);
 
-/* The session id (20 characters, NUL-terminated). */
+/* Returns: the session id (20 characters, NUL-terminated), valid until on_close returns. */
 const char *sio_eio_id(const sio_eio_socket *s);
 
-/* One pointer of application data per session. */
+/* One pointer of application data per session; NULL until set, never read or freed by the
+ * library (free it in on_close). */
 void sio_eio_set_data(sio_eio_socket *s, void *data);
 void *sio_eio_data(const sio_eio_socket *s);
 
