@@ -431,6 +431,17 @@ static void sess_free(eio_session *s);
 void sio__engine_free(eio_engine *e)
 {
     if (!e) return;
+    /* Sessions still open (the loop never ran, or stopped early) are told first, while their
+     * connections still exist; what they send then is simply never written. */
+    for (uint32_t i = 0; i <= e->sessions.mask; i++) {
+        eio_session *s = e->sessions.slots[i];
+        if (s && s->state_ptr) {
+            void *st = s->state_ptr;
+            s->state_ptr = NULL;
+            s->state = S_CLOSED;
+            s->ep->cb.on_close(s, st, "server shutting down");
+        }
+    }
     while (e->conns) {
         eio_conn *c = e->conns;
         c->sess = NULL;
@@ -439,7 +450,6 @@ void sio__engine_free(eio_engine *e)
     for (uint32_t i = 0; i <= e->sessions.mask; i++) {
         eio_session *s = e->sessions.slots[i];
         if (!s) continue;
-        if (s->state_ptr) s->ep->cb.on_close(s, s->state_ptr, "server shutting down");
         sio__timer_stop(e->loop, &s->timer);
         q_clear(&s->q);
         free(s);
@@ -850,7 +860,7 @@ static size_t cors_headers(const eio_endpoint *ep, int pick, char *buf, size_t c
 static void respond(eio_conn *c, int status, int cors, const char *ctype, const char *extra,
                     const void *body, size_t blen, int flags)
 {
-    char head[1536];
+    char head[SIO_RESPONSE_HEAD_MAX];
     size_t n = (size_t)snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\n", status, sio_http_reason(status));
     n += cors_headers(c->ep, cors, head + n, sizeof head - n, 0);
     if (ctype) n += (size_t)snprintf(head + n, sizeof head - n, "Content-Type: %s\r\n", ctype);
@@ -1005,11 +1015,16 @@ static void sess_timeout(sio_loop *l, sio_timer *t)
     sess_rearm(s);
 }
 
-/* Creates a session: id, table entry, heartbeat, Socket.IO state. Returns NULL when the table is
- * full (max_clients) or memory is short. */
+static int open_packet(const eio_session *s, char *buf, size_t cap, int upgrades);
+
+/* Creates a session for the handshake `req` on connection c: id, table entry, heartbeat; for a
+ * WebSocket handshake it also makes c the session's transport and queues the open packet, so
+ * that whatever the layer above sends from on_open follows it. Then it calls on_open.
+ * Returns NULL when the table is full (max_clients) or memory is short; the caller answers. */
 static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transport, const struct sio_http_req *req,
-                            int fd)
+                            eio_conn *c)
 {
+    int fd = c->fd;
     eio_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->e = e;
@@ -1028,9 +1043,29 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
         if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
         else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
     }
+    if (transport == T_WS) {
+        char open[256];
+        int on = open_packet(s, open, sizeof open, 0);
+        eio_pkt *p = sio__pkt_new(open, (size_t)on, 0);
+        if (!p) {
+            sio__idtab_del(&e->sessions, s);
+            free(s);
+            return NULL;
+        }
+        c->role = ROLE_WS;
+        c->sess = s;
+        s->ws = c;
+        conn_send(c, p, 1);
+        sio__pkt_unref(p);
+    }
     s->state_ptr = ep->cb.on_open(s, req, addr, ep->cb.ud);
     if (!s->state_ptr) {
+        if (s->ws) {
+            s->ws = NULL;
+            c->sess = NULL;
+        }
         sio__idtab_del(&e->sessions, s);
+        q_clear(&s->q);
         free(s);
         return NULL;
     }
@@ -1139,7 +1174,7 @@ static eio_conn *poll_answer(eio_session *s, char tail)
     if (tail) extra[nextra++] = tail;
     body += nextra * 2 - (n == 0 && nextra ? 1 : 0);
 
-    char head[1024];
+    char head[SIO_RESPONSE_HEAD_MAX];
     size_t hn = (size_t)snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\n");
     hn += cors_headers(s->ep, c->cors, head + hn, sizeof head - hn, 0);
     hn += (size_t)snprintf(head + hn, sizeof head - hn,
@@ -1457,7 +1492,7 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
         respond(c, 400, cors, "text/html", "", m, strlen(m), RESP_CLOSE);
         return -1;
     }
-    char head[1024];
+    char head[SIO_RESPONSE_HEAD_MAX];
     size_t n = (size_t)snprintf(head, sizeof head,
                                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Accept: %s\r\n",
@@ -1479,10 +1514,10 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
 /* A CORS preflight (OPTIONS on the Engine.IO path when CORS is configured): 204 (A12). */
 static void cors_preflight(eio_conn *c, const struct sio_http_req *req, int cors, int keep)
 {
-    char extra[1024];
+    char extra[SIO_RESPONSE_HEAD_MAX];
     sio_str rh = sio_http_header(req, "access-control-request-headers");
     size_t n = 0;
-    char head[1536];
+    char head[SIO_RESPONSE_HEAD_MAX];
     size_t hn = (size_t)snprintf(head, sizeof head, "HTTP/1.1 204 No Content\r\n");
     hn += cors_headers(c->ep, cors, head + hn, sizeof head - hn, rh.p != NULL);
     n = (size_t)snprintf(extra, sizeof extra, "Access-Control-Allow-Methods: GET,HEAD,PUT,PATCH,POST,DELETE\r\n");
@@ -1594,7 +1629,7 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
         return;
     }
     if (t_ws && ws_handshake(c, req, cors) < 0) return;
-    eio_session *s = sess_new(e, ep, t_ws ? T_WS : T_POLLING, req, c->fd);
+    eio_session *s = sess_new(e, ep, t_ws ? T_WS : T_POLLING, req, c);
     if (!s) {
         if (t_ws) { /* already switched protocols: say it with a close frame */
             c->role = ROLE_WS;
@@ -1604,18 +1639,9 @@ static void engine_request(eio_conn *c, const eio_endpoint *ep, const struct sio
         }
         return;
     }
-    char open[256];
-    int on = open_packet(s, open, sizeof open, t_poll && ep->o.allow_upgrades && (ep->o.transports & SIO_TRANSPORT_WEBSOCKET));
-    if (t_ws) {
-        c->role = ROLE_WS;
-        c->sess = s;
-        s->ws = c;
-        eio_pkt *p = sio__pkt_new(open, (size_t)on, 0);
-        if (p) {
-            conn_send(c, p, 1);
-            sio__pkt_unref(p);
-        }
-    } else {
+    if (t_poll) {
+        char open[256];
+        int on = open_packet(s, open, sizeof open, ep->o.allow_upgrades && (ep->o.transports & SIO_TRANSPORT_WEBSOCKET));
         char cookie[256] = "";
         const struct sio_options *o = &ep->o;
         if (o->cookie_name) { /* A13: only on the polling handshake; attribute order as Node's */
@@ -1654,7 +1680,7 @@ static void plain_request(eio_conn *c, const struct sio_http_req *req)
     int head = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     if (res.status < 100 || res.status > 599) res.status = 500;
     int keep = sio_http_keep_alive(req);
-    char head_buf[1536];
+    char head_buf[SIO_RESPONSE_HEAD_MAX];
     size_t n = (size_t)snprintf(head_buf, sizeof head_buf, "HTTP/1.1 %d %s\r\n", res.status, sio_http_reason(res.status));
     if (res.content_type) n += (size_t)snprintf(head_buf + n, sizeof head_buf - n, "Content-Type: %s\r\n", res.content_type);
     n += (size_t)snprintf(head_buf + n, sizeof head_buf - n, "Content-Length: %zu\r\n%s%s\r\n", res.len,

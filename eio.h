@@ -27,6 +27,10 @@
 #ifndef SIO_CLOSE_GRACE_MS
 #define SIO_CLOSE_GRACE_MS 30000 /* a closed polling session waits this long for a last GET */
 #endif
+#ifndef SIO_RESPONSE_HEAD_MAX
+#define SIO_RESPONSE_HEAD_MAX 1536 /* bytes of an HTTP response head the server writes (status,
+                                      CORS, cookie, extra headers); longer extras are refused */
+#endif
 #ifndef SIO_MAX_ENDPOINTS
 #define SIO_MAX_ENDPOINTS 4 /* paths one server can serve ("/socket.io/", "/engine.io/", ...) */
 #endif

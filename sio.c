@@ -29,6 +29,10 @@
 #include "loop.h"
 #include "packet.h"
 
+/* The public limits must fit what the codec accepts and writes. */
+_Static_assert(SIO_MAX_ATTACHMENTS == SIO_PACKET_MAX_ATTACHMENTS, "SIO_MAX_ATTACHMENTS must equal SIO_PACKET_MAX_ATTACHMENTS");
+_Static_assert(SIO_MAX_NSP_NAME <= SIO_PACKET_MAX_NSP, "SIO_MAX_NSP_NAME must not exceed SIO_PACKET_MAX_NSP");
+
 /* ====== Types ====== */
 
 #define SIO_PKT_STACK 1024     /* packets up to this size are encoded on the stack */
@@ -134,6 +138,7 @@ struct sio_nsp {
     sio_nsp_match_cb match;          /* dynamic parent: which names to create (NULL otherwise) */
     void *match_ud;                  /* its data */
     sio_nsp *parent;                 /* for a dynamic child: the parent whose handlers it runs */
+    uint32_t seq;                    /* creation order (dynamic parents are tried in it) */
     sio_nsp *next;                   /* next namespace */
 };
 
@@ -176,6 +181,7 @@ struct sio_server {
     struct bare_ep *bare;  /* bare Engine.IO endpoints (sio_eio_attach) */
     struct bcast_ack *backs; /* broadcast acks still waiting (finished with SIO_ERR_CLOSED at free) */
     struct interval *intervals; /* sio_server_every() callbacks */
+    uint32_t nsp_seq;      /* namespaces created so far (for sio_nsp.seq) */
     volatile int stopping; /* set once stop was requested */
 };
 
@@ -373,6 +379,7 @@ sio_nsp *sio_of_match(sio_server *srv, sio_nsp_match_cb match, void *ud)
     n->srv = srv;
     n->match = match;
     n->match_ud = ud;
+    n->seq = ++srv->nsp_seq;
     n->next = srv->nsps;
     srv->nsps = n;
     return n;
@@ -387,25 +394,27 @@ static sio_nsp *nsp_dynamic(sio_server *srv, const char *name, size_t len)
     memcpy(buf, name, len);
     buf[len] = '\0';
     if (strlen(buf) != len) return NULL; /* a NUL inside the name */
-    for (sio_nsp *p = srv->nsps; p; p = p->next) {
-        if (!p->match || !p->match(buf, p->match_ud)) continue;
-        sio_nsp *child = sio_of(srv, buf);
-        if (child) child->parent = p;
-        return child;
-    }
-    return NULL;
+    sio_nsp *first = NULL; /* the earliest registered parent that accepts (Node's order) */
+    for (sio_nsp *p = srv->nsps; p; p = p->next)
+        if (p->match && (!first || p->seq < first->seq) && p->match(buf, p->match_ud)) first = p;
+    if (!first) return NULL;
+    sio_nsp *child = sio_of(srv, buf);
+    if (child) child->parent = first;
+    return child;
 }
 
 const char *sio_nsp_name(const sio_nsp *nsp) { return nsp->name; }
 
-void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud)
+int sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud)
 {
+    if (!nsp || !cb) return SIO_ERR_INVAL;
     struct mw *m = realloc(nsp->mws, (size_t)(nsp->nmws + 1) * sizeof *m);
-    if (!m) return;
+    if (!m) return SIO_ERR_NOMEM;
     nsp->mws = m;
     m[nsp->nmws].cb = cb;
     m[nsp->nmws].ud = ud;
     nsp->nmws++;
+    return 0;
 }
 
 void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud)
@@ -558,7 +567,8 @@ static void leave_all(sio_socket *s)
 size_t sio_room_count(sio_nsp *nsp, const char *name)
 {
     room *r = room_find(nsp, name);
-    size_t n = r ? r->n : 0;
+    size_t n = 0;
+    for (uint32_t i = 0; r && i < r->n; i++) n += !r->members[i]->gone;
     if (strlen(name) == SIO_ID_LEN && sio_find_socket(nsp, name, SIO_ID_LEN)) {
         sio_socket *s = sio_find_socket(nsp, name, SIO_ID_LEN);
         int member = 0;
@@ -714,7 +724,7 @@ static void socket_finish(sio_socket *s, const char *reason)
         else nsp->first = s->next;
         if (s->next) s->next->prev = s->prev;
         else nsp->last = s->prev;
-        nsp->count--;
+        if (!s->gone_reason) nsp->count--; /* socket_kill() already did it */
         sio__idtab_del(&srv->sockets, s);
         leave_all(s);
         s->left = 1;
@@ -739,12 +749,38 @@ static void socket_finish(sio_socket *s, const char *reason)
     free(s);
 }
 
+/* Frees a socket that never got past the middleware: it leaves any room a middleware joined,
+ * its pending acks are answered SIO_ERR_CLOSED, and its handlers are dropped. No disconnect
+ * handler runs (the application never saw it connect). */
+static void socket_discard(sio_socket *s)
+{
+    s->gone = 1;
+    leave_all(s);
+    while (s->acks) {
+        struct pending_ack *a = s->acks;
+        s->acks = a->next;
+        sio__timer_stop(s->nsp->srv->loop, &a->timer);
+        a->cb(s, SIO_ERR_CLOSED, NULL, a->ud);
+        free(a);
+    }
+    while (s->handlers) {
+        struct handler *h = s->handlers;
+        s->handlers = h->next;
+        free(h);
+    }
+    free(s->reject_data);
+    free(s->auth_copy);
+    free(s->hooks);
+    free(s);
+}
+
 /* Marks s disconnected now (no more packets reach it) and queues it to be finished at the end
  * of the turn with `reason`. */
 static void socket_kill(sio_socket *s, const char *reason)
 {
     if (s->gone) return;
     s->gone = 1;
+    if (s->connected) s->nsp->count--; /* no longer counted, though still listed this turn */
     s->gone_reason = reason;
     s->next_dead = s->nsp->srv->dead;
     s->nsp->srv->dead = s;
@@ -857,11 +893,11 @@ int sio_ackv(sio_socket *s, const sio_event *ev, const char *args, size_t args_l
     if (!s || !ev) return SIO_ERR_INVAL;
     struct evctx *ctx = (struct evctx *)(void *)ev;
     if (ev->ack_id < 0 || ctx->acked) return 0;
-    ctx->acked = 1;
     if (s->gone || sio__eio_closing(s->cl->sess)) return SIO_ERR_CLOSED;
     struct emit em;
     int rc = build_emit(&em, s->nsp, NULL, ev->ack_id, args, args_len, bins, nbins);
-    if (rc < 0) return rc;
+    if (rc < 0) return rc; /* bad arguments do not use the ack up: the caller may retry */
+    ctx->acked = 1;
     send_emit(s, &em, 0);
     emit_release(&em);
     return 0;
@@ -1244,12 +1280,9 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         for (int i = 0; m && i < m->nmws && !err; i++) err = m->mws[i].cb(s, m->mws[i].ud);
     }
     if (!err && sio__idtab_put(&srv->sockets, s) < 0) err = "Server is full";
-    if (err) {
+    if (err) { /* the socket never existed: undo whatever the middleware did with it */
         send_connect_error(cl, name, name_len, err, s->reject_data);
-        free(s->reject_data);
-        free(s->auth_copy);
-        free(s->hooks);
-        free(s);
+        socket_discard(s);
         return;
     }
     free(s->reject_data);

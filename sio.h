@@ -104,8 +104,8 @@
  * ---- Errors ----
  * A function that can fail returns an int: 0, or a count (>= 0) where it says so, on success;
  * a negative SIO_ERR_* on failure, which sio_strerror() describes. A function that takes a
- * callback and fails never calls it. The void setters that allocate (sio_use(),
- * sio_socket_on_any(), sio_socket_on_any_outgoing(), sio_socket_on_disconnecting()) cannot
+ * callback and fails never calls it. The void hook setters that allocate
+ * (sio_socket_on_any(), sio_socket_on_any_outgoing(), sio_socket_on_disconnecting()) cannot
  * report running out of memory: they then do nothing.
  */
 #ifndef SIO_H
@@ -400,8 +400,10 @@ sio_nsp *sio_of_match(sio_server *srv, sio_nsp_match_cb match, void *ud);
 const char *sio_nsp_name(const sio_nsp *nsp);
 
 /* Adds a middleware to the namespace; they run in the order added, for each CONNECT.
- * Example:  sio_use(sio_of(srv, "/"), check_token, NULL); */
-void sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
+ * Returns: 0, SIO_ERR_INVAL (nsp or cb NULL) or SIO_ERR_NOMEM (check it: a lost auth
+ * middleware would let everyone in).
+ * Example:  if (sio_use(sio_of(srv, "/"), check_token, NULL) < 0) exit(1); */
+int sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
 
 /* Sets the namespace's connection handler (one per namespace; a second call replaces it). */
 void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud);
