@@ -290,6 +290,7 @@ struct eio_conn {
     uint8_t keep_alive : 1;   /* the held GET's request allows keep-alive */
     uint8_t ws_closing : 1;   /* WebSocket: close frame seen or sent; ignore further data */
     uint8_t req_started : 1;  /* HTTP: a partial request is buffered (request deadline runs) */
+    uint8_t draining : 1;     /* everything written and half-closed: waiting for the peer's EOF */
     uint32_t parse_last;      /* HTTP: bytes of the buffered partial head already scanned */
     int8_t cors;              /* the held GET's CORS choice (see cors_pick) */
     uint8_t frag_opcode;      /* WebSocket: opcode of the fragmented message being assembled */
@@ -301,6 +302,7 @@ struct eio_conn {
     size_t wq_off;            /* bytes of the oldest queue entry already written */
     uint64_t soft_since;      /* when the queue went over the soft output limit (0 = it is not) */
     eio_session *sess;        /* the session this connection carries (WS), probes, or polls */
+    eio_session *post_sess;   /* the session whose POST body is arriving on it, or NULL */
     const eio_endpoint *ep;   /* the endpoint of its current/last Engine.IO request (CORS) */
     sio_timer timer;          /* HTTP request deadline / keep-alive idle deadline */
     eio_engine *e;            /* owner */
@@ -321,6 +323,7 @@ struct eio_session {
     eio_conn *ws;               /* the WebSocket carrying the session (T_WS) */
     eio_conn *probe;            /* a WebSocket being upgraded to, or NULL */
     eio_conn *get;              /* the held polling GET, or NULL */
+    eio_conn *post;             /* the connection whose POST body is still arriving, or NULL */
     pktq q;                     /* polling: packets waiting for a GET */
     uint64_t soft_since;        /* when q went over the soft output limit (0 = it is not) */
     uint64_t ping_at;           /* when to send the next ping (0 = not scheduled) */
@@ -373,6 +376,10 @@ static void sess_rearm(eio_session *s);
 static void on_conn_event(sio_loop *l, int fd, void *ud, int events);
 static void ws_detach(eio_conn *c, const char *reason);
 static int conn_adopt(eio_engine *e, int fd);
+static void conn_flush(eio_conn *c);
+static void post_begin(eio_conn *c, const struct sio_http_req *req);
+static void post_end(eio_conn *c);
+static int ws_first_protocol(sio_str v, char *out, size_t cap);
 
 /* ====== Engine lifecycle ====== */
 
@@ -585,11 +592,13 @@ static void conn_close(eio_conn *c, const char *reason)
     c->next_close = c->e->closing;
     c->e->closing = c;
     sio__loop_mask(c->e->loop, c->fd, 0);
+    post_end(c);
     eio_session *s = c->sess;
-    if (s && s->get == c) {
+    if (s && s->get == c) { /* a held GET's connection lost: "transport error" (A7, A11) */
         c->sess = NULL;
         s->get = NULL;
-        sess_close(s, reason);
+        (void)reason;
+        sess_close(s, "transport error");
     } else {
         ws_detach(c, reason);
     }
@@ -642,7 +651,13 @@ static int output_over(const eio_engine *e, size_t bytes, uint64_t *soft_since)
 static void conn_send(eio_conn *c, eio_pkt *p, int framed)
 {
     if (c->close_asap) return;
-    if (q_push(&c->wq, p, framed) < 0 || output_over(c->e, c->wq.bytes, &c->soft_since)) {
+    if (q_push(&c->wq, p, framed) < 0) {
+        conn_close(c, "transport error");
+        return;
+    }
+    if (c->wq.bytes > SIO_EAGER_FLUSH_BYTES && !c->want_write) conn_flush(c);
+    if (c->close_asap) return;
+    if (output_over(c->e, c->wq.bytes, &c->soft_since)) {
         conn_close(c, "transport error");
         return;
     }
@@ -706,7 +721,14 @@ static void conn_flush(eio_conn *c)
         c->want_write = (uint8_t)want;
         sio__loop_mask(c->e->loop, c->fd, SIO_EV_READ | (want ? SIO_EV_WRITE : 0));
     }
-    if (!want && c->close_after) conn_close(c, "transport close");
+    if (!want && c->close_after && !c->draining) {
+        /* Everything is written: half-close, and read (and drop) what the peer still sends
+         * until it closes or SIO_CLOSE_DRAIN_MS passes. Closing with unread input would make
+         * the kernel send a reset, which can destroy our last answer before it is read. */
+        c->draining = 1;
+        shutdown(c->fd, SHUT_WR);
+        sio__timer_set(c->e->loop, &c->timer, sio__now_ms() + SIO_CLOSE_DRAIN_MS, conn_timeout);
+    }
 }
 
 /* ====== Connections: reading ====== */
@@ -1088,6 +1110,7 @@ static void sess_free(eio_session *s)
     if (s->ws) s->ws->sess = NULL;
     if (s->probe) s->probe->sess = NULL;
     if (s->get) s->get->sess = NULL;
+    if (s->post) s->post->post_sess = NULL;
     q_clear(&s->q);
     free(s);
 }
@@ -1243,10 +1266,37 @@ static void poll_get(eio_conn *c, eio_session *s, int cors, int keep_alive)
     if (s->q.len || s->noop) sess_want_flush(s);
 }
 
+/* A POST's head has arrived on c but its body has not: the session remembers it, so that a
+ * second POST overlapping it (on another connection) is refused as Node refuses it. */
+static void post_begin(eio_conn *c, const struct sio_http_req *req)
+{
+    char sid[SIO_ID_LEN + 2];
+    if (req->method.len != 4 || memcmp(req->method.p, "POST", 4) != 0) return;
+    if (sio_http_query(req->query, "sid", sid, sizeof sid) != SIO_ID_LEN) return;
+    eio_session *s = sio__idtab_get(&c->e->sessions, sid, SIO_ID_LEN);
+    if (!s || s->post) return;
+    s->post = c;
+    c->post_sess = s;
+}
+
+/* The POST on c is complete (or c is going away): its session no longer waits for it. */
+static void post_end(eio_conn *c)
+{
+    if (!c->post_sess) return;
+    if (c->post_sess->post == c) c->post_sess->post = NULL;
+    c->post_sess = NULL;
+}
+
 /* A polling POST for session s: the body is one or more packets joined with \x1e. */
 static void poll_post(eio_conn *c, eio_session *s, const struct sio_http_req *req, unsigned char *body,
                       size_t blen, int cors)
 {
+    if (s->post && s->post != c) { /* another POST of this session is still arriving (A7) */
+        respond(c, 400, cors, NULL, "", NULL, 0, 0);
+        sess_close(s, "transport error");
+        return;
+    }
+    post_end(c);
     sio_str ct = sio_http_header(req, "content-type");
     if (ct.len >= 24 && strncasecmp(ct.p, "application/octet-stream", 24) == 0) {
         respond(c, 400, cors, NULL, "", NULL, 0, 0);
@@ -1470,6 +1520,36 @@ static size_t ws_process(eio_conn *c, unsigned char *data, size_t len)
 
 /* ====== HTTP requests ====== */
 
+static int is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Checks a Sec-WebSocket-Protocol value: tokens separated by commas with optional spaces or
+ * tabs, none empty. Copies the first token to out (cut to cap - 1; a longer name simply is not
+ * echoed). Returns 0, or -1 if the list is malformed. */
+static int ws_first_protocol(sio_str v, char *out, size_t cap)
+{
+    size_t i = 0, n = 0;
+    int items = 0;
+    for (;;) {
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t')) i++;
+        size_t start = i;
+        while (i < v.len && is_tchar((unsigned char)v.p[i])) i++;
+        if (i == start) return -1; /* an empty item, or a character that is not a tchar */
+        if (items++ == 0) {
+            n = i - start < cap ? i - start : 0;
+            memcpy(out, v.p + start, n);
+            out[n] = '\0';
+        }
+        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t')) i++;
+        if (i == v.len) return 0;
+        if (v.p[i] != ',') return -1;
+        i++;
+    }
+}
+
 /* Validates the WebSocket headers of an upgrade request and answers 101 (A8). Returns 0, or -1
  * after answering the error (400 text, connection closed). */
 static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
@@ -1485,6 +1565,15 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
         respond(c, 400, cors, "text/html", "Sec-WebSocket-Version: 13, 8\r\n", m, strlen(m), RESP_CLOSE);
         return -1;
     }
+    /* Sec-WebSocket-Protocol: a comma-separated list of tokens; like Node's ws we accept the
+     * first. Parsed in one linear pass (CVE-2021-32640 was a regex here). */
+    char proto[64] = "";
+    sio_str sp = sio_http_header(req, "sec-websocket-protocol");
+    if (sp.p && ws_first_protocol(sp, proto, sizeof proto) < 0) {
+        const char *m = "Invalid Sec-WebSocket-Protocol header";
+        respond(c, 400, cors, "text/html", "", m, strlen(m), RESP_CLOSE);
+        return -1;
+    }
     sio_str key = sio_http_header(req, "sec-websocket-key");
     char accept[29];
     if (!key.p || sio_ws_accept_key(key.p, key.len, accept) < 0) {
@@ -1497,6 +1586,7 @@ static int ws_handshake(eio_conn *c, const struct sio_http_req *req, int cors)
                                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                 "Sec-WebSocket-Accept: %s\r\n",
                                 accept);
+    if (proto[0]) n += (size_t)snprintf(head + n, sizeof head - n, "Sec-WebSocket-Protocol: %s\r\n", proto);
     n += cors_headers(c->ep, cors, head + n, sizeof head - n, 0);
     n += (size_t)snprintf(head + n, sizeof head - n, "\r\n");
     eio_pkt *p = sio__pkt_alloc(n, 0);
@@ -1668,10 +1758,24 @@ sio_str sio_request_header(const sio_http_request *req, const char *name)
     return sio_http_header(req->opaque, name);
 }
 
+/* The methods of RFC 9110 §9 plus PATCH; anything else is refused with 400, as Node's parser
+ * does (bad-inputs B1.15). */
+static int known_method(sio_str m)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strlen(known[i]) == m.len && memcmp(known[i], m.p, m.len) == 0) return 1;
+    return 0;
+}
+
 /* A request outside the Engine.IO path: the application's handler answers, or 404. */
 static void plain_request(eio_conn *c, const struct sio_http_req *req)
 {
     eio_engine *e = c->e;
+    if (!known_method(req->method)) {
+        respond(c, 400, 0, NULL, "", NULL, 0, RESP_CLOSE);
+        return;
+    }
     sio_http_response res = {404, "text/plain; charset=utf-8", NULL, "Not Found", 9, NULL};
     if (e->on_request) {
         sio_http_request r = {req->method, req->path, req->query, req};
@@ -1732,7 +1836,10 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
             respond(c, 400, 0, NULL, "", NULL, 0, RESP_CLOSE);
             return len;
         }
-        if (req.minor_version == 1 && !sio_http_header(&req, "host").p) {
+        int hosts = 0; /* exactly one Host in HTTP/1.1 (RFC 9112 §3.2); never two */
+        for (size_t i = 0; i < req.num_headers; i++)
+            hosts += req.headers[i].name.len == 4 && strncasecmp(req.headers[i].name.p, "host", 4) == 0;
+        if (hosts > 1 || (req.minor_version == 1 && hosts == 0)) {
             respond(c, 400, 0, NULL, "", NULL, 0, RESP_CLOSE);
             return len;
         }
@@ -1755,6 +1862,7 @@ static size_t http_process(eio_conn *c, unsigned char *data, size_t len)
         }
         if (len - off - (size_t)hl < blen) { /* wait for the whole body */
             c->parse_last = 0;
+            if (ep && !c->post_sess) post_begin(c, &req);
             break;
         }
         unsigned char *body = data + off + (size_t)hl;

@@ -31,6 +31,16 @@
 #define SIO_RESPONSE_HEAD_MAX 1536 /* bytes of an HTTP response head the server writes (status,
                                       CORS, cookie, extra headers); longer extras are refused */
 #endif
+#ifndef SIO_CLOSE_DRAIN_MS
+#define SIO_CLOSE_DRAIN_MS 1000 /* after its last response or close frame, a connection is
+                                   half-closed and its input drained this long before the close,
+                                   so the peer reads the answer instead of a reset */
+#endif
+#ifndef SIO_EAGER_FLUSH_BYTES
+#define SIO_EAGER_FLUSH_BYTES (256u << 10) /* a connection with this much queued is written at once,
+                                              not at the end of the turn, so a burst does not hit
+                                              the output limits of clients that do read */
+#endif
 #ifndef SIO_MAX_ENDPOINTS
 #define SIO_MAX_ENDPOINTS 4 /* paths one server can serve ("/socket.io/", "/engine.io/", ...) */
 #endif

@@ -1238,7 +1238,8 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     }
     int joined = 0;
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
-        if (o->nsp == nsp && !o->gone) { /* CONNECT twice: invalid state */
+        if (o->gone) continue; /* left earlier in this turn: neither counts nor conflicts */
+        if (o->nsp == nsp) { /* CONNECT twice: invalid state */
             sio__eio_close(cl->sess, "forced close");
             return;
         }
