@@ -58,6 +58,7 @@ static void usage(const struct app_config *c, FILE *f)
         fprintf(f, "  --web-dir DIR              static files for GET / (default ./web)\n");
     fprintf(f,
             "  --quiet                    no log line per connection\n"
+            "  --redis URL                join a cluster through Redis (redis://[:password@]host[:port][/db])\n"
             "  --help, --version\n");
 }
 
@@ -126,6 +127,9 @@ void app_parse_args(struct app_config *c, int argc, char **argv)
             if (parse_num(val, 1, 1L << 30, &v) < 0) die_usage(c, "%s needs a size in bytes", a);
             i++;
             o->max_http_buffer_size = (size_t)v;
+        } else if (!strcmp(a, "--redis")) {
+            if (!val) die_usage(c, "%s needs a URL such as redis://127.0.0.1:6379", a);
+            c->redis_url = argv[++i];
         } else if (!strcmp(a, "--max-clients")) {
             if (parse_num(val, 1, 1 << 24, &v) < 0) die_usage(c, "%s needs a positive number", a);
             i++;
@@ -163,9 +167,22 @@ static void on_signal(int sig)
     if (running) sio_server_stop(running);
 }
 
+int app_redis(sio_server *srv, const struct app_config *c)
+{
+    if (!c->redis_url) return 0;
+    int rc = sio_redis_adapter(srv, c->redis_url);
+    if (rc < 0) {
+        app_warn("--redis %s: %s", c->redis_url, rc == SIO_ERR_INVAL ? "not a redis:// URL" : sio_strerror(rc));
+        return 1;
+    }
+    fprintf(stderr, "redis adapter: %s\n", c->redis_url);
+    return 0;
+}
+
 int app_run(sio_server *srv, const struct app_config *c)
 {
     char err[SIO_ERR_LEN];
+    if (app_redis(srv, c)) return 1;
     if (sio_server_listen(srv, c->host, c->port, err) < 0) {
         app_warn("%s", err);
         return 1;

@@ -39,6 +39,7 @@ struct app_config {
     int appendfsync;         /* --appendfsync: APP_FSYNC_*; everysec */
     const char *web_dir;     /* --web-dir; "web" */
     int web_dir_given;       /* 1 if --web-dir was on the command line (a missing one is an error) */
+    const char *redis_url;   /* --redis URL: join a cluster through Redis; NULL = one node */
 };
 
 /* Fills *c with the defaults for program `name`, accepting the flag groups in `flags`. */
@@ -47,6 +48,10 @@ void app_config_init(struct app_config *c, const char *name, unsigned flags);
 /* Parses argv into *c. Prints the usage and exits 0 for --help, the version and exits 0 for
  * --version, and prints one line on stderr and exits 2 for an unknown flag or a bad value. */
 void app_parse_args(struct app_config *c, int argc, char **argv);
+
+/* Connects the Redis adapter when --redis was given (before app_run, after the namespaces are
+ * set up is fine too). Returns 0, or 1 after printing why (a bad URL). */
+int app_redis(sio_server *srv, const struct app_config *c);
 
 /* Listens on c->host:c->port, installs the SIGINT/SIGTERM handlers (they stop the server
  * cleanly) and ignores SIGPIPE, prints "listening on http://HOST:PORT" on stderr, and runs the

@@ -52,6 +52,7 @@
  * const messageStore = new InMemoryMessageStore();
  * (one store.h store holds both) */
 static store *chat_store;
+static int clustered;      /* --redis: this node is one of several (see on_private_message) */
 
 /* What the middleware keeps on each socket: socket.sessionID, socket.userID, socket.username. */
 struct user {
@@ -218,7 +219,10 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
     sio_str to = sio_json_get(msg, "to");
     sio_str content = sio_json_get(msg, "content");
     char to_id[STORE_ID_LEN + 1];
-    if (sio_json_unescape(to, to_id, sizeof to_id) != STORE_ID_LEN || !store_find_user(chat_store, to_id)) {
+    /* In a cluster (--redis) the recipient may have registered on another node, whose store this
+     * one does not share: any well-formed userID is accepted there, as the tutorial does. */
+    if (sio_json_unescape(to, to_id, sizeof to_id) != STORE_ID_LEN ||
+        (!clustered && !store_find_user(chat_store, to_id))) {
         app_log("dropped a message from %s: \"to\" is not a known userID", u->user_id);
         return;
     }
@@ -277,21 +281,46 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
  *     });
  *   }
  * }); */
+/* What the disconnect check needs once the socket is gone (the await above). */
+struct departure {
+    sio_nsp *nsp;                /* the namespace */
+    char socket_id[SIO_ID_LEN + 1]; /* the departed socket (socket.broadcast excludes it) */
+    struct user *u;              /* its user, owned from now on */
+};
+
+/* The answer to "is this user still online anywhere?": across every node with --redis (a
+ * SOCKETS request, as the tutorial's socket.io-redis did), here only without it. */
+static void on_user_count(size_t count, void *ud)
+{
+    struct departure *d = ud;
+    struct user *u = d->u;
+    if (count == 0) {
+        char arg[STORE_ID_LEN + 3];
+        snprintf(arg, sizeof arg, "\"%s\"", u->user_id);
+        sio_op_emit(sio_except(sio_all(d->nsp), d->socket_id), "user disconnected", arg);
+        if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 0) < 0)
+            app_warn("store: could not save that %s went offline", u->user_id);
+    }
+    free(u);
+    free(d);
+}
+
 static void on_disconnect(sio_socket *s, const char *reason, void *ud)
 {
     (void)ud;
     struct user *u = user_of(s);
     app_log("disconnect %s (%s)", sio_socket_id(s), reason);
     if (!u) return;
-    if (sio_room_count(sio_socket_nsp(s), u->user_id) == 0) { /* s has already left its rooms */
-        char arg[STORE_ID_LEN + 3];
-        snprintf(arg, sizeof arg, "\"%s\"", u->user_id);
-        sio_op_emit(sio_broadcast(s), "user disconnected", arg);
-        if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 0) < 0)
-            app_warn("store: could not save that %s went offline", u->user_id);
-    }
-    free(u);
     sio_socket_set_data(s, NULL);
+    struct departure *d = malloc(sizeof *d);
+    if (!d || sio_op_count_cluster(sio_to(sio_all(sio_socket_nsp(s)), u->user_id), on_user_count, d) < 0) {
+        free(d);
+        free(u);
+        return;
+    }
+    d->nsp = sio_socket_nsp(s);
+    snprintf(d->socket_id, sizeof d->socket_id, "%s", sio_socket_id(s));
+    d->u = u;
     store_tick(chat_store);
 }
 
@@ -418,6 +447,8 @@ static void on_request(const sio_http_request *req, sio_http_response *res, void
 /* Once a second: lets the store fsync what it wrote (appendfsync everysec), even when idle. */
 static void every_second(void *ud) { store_tick(ud); }
 
+
+
 /* const httpServer = require("http").createServer();
  * const io = require("socket.io")(httpServer, { cors: { origin: "http://localhost:8080" } });
  * const PORT = process.env.PORT || 3000;
@@ -463,6 +494,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sio_server_every(server, 1000, every_second, chat_store);
+    clustered = cfg.redis_url != NULL;
     sio_nsp *io = sio_of(server, "/");
     sio_use(io, check_session, NULL);
     sio_on_connection(io, on_connection, NULL);

@@ -27,7 +27,9 @@
 #include "eio.h"
 #include "http.h"
 #include "loop.h"
+#include "msgpack.h"
 #include "packet.h"
+#include "redis.h"
 
 /* The public limits must fit what the codec accepts and writes. */
 _Static_assert(SIO_MAX_ATTACHMENTS == SIO_PACKET_MAX_ATTACHMENTS, "SIO_MAX_ATTACHMENTS must equal SIO_PACKET_MAX_ATTACHMENTS");
@@ -139,6 +141,7 @@ struct sio_nsp {
     void *match_ud;                  /* its data */
     sio_nsp *parent;                 /* for a dynamic child: the parent whose handlers it runs */
     uint32_t seq;                    /* creation order (dynamic parents are tried in it) */
+    char uid[8];                     /* this node's id for the namespace in the Redis adapter */
     sio_nsp *next;                   /* next namespace */
 };
 
@@ -182,6 +185,8 @@ struct sio_server {
     struct bcast_ack *backs; /* broadcast acks still waiting (finished with SIO_ERR_CLOSED at free) */
     struct interval *intervals; /* sio_server_every() callbacks */
     uint32_t nsp_seq;      /* namespaces created so far (for sio_nsp.seq) */
+    struct adapter *ad;    /* the Redis adapter, or NULL (one node) */
+    struct cluster_req *creqs; /* sio_op_count_cluster() requests waiting */
     volatile int stopping; /* set once stop was requested */
 };
 
@@ -344,6 +349,11 @@ static void emit_release(struct emit *em)
     for (int i = 0; i < em->n; i++) sio__pkt_unref(em->p[i]);
 }
 
+/* The Redis adapter's hooks (defined with it, near the end of this file). */
+struct emit;
+static void adapter_publish(const sio_op *op, const struct emit *em);
+static void adapter_nsp_add(sio_nsp *nsp);
+
 /* ====== Namespaces ====== */
 
 static sio_nsp *nsp_find(sio_server *srv, const char *name, size_t len)
@@ -366,6 +376,11 @@ sio_nsp *sio_of(sio_server *srv, const char *name)
     n->srv = srv;
     n->next = srv->nsps;
     srv->nsps = n;
+    char id[SIO_ID_LEN + 1];
+    sio__new_id(id);
+    memcpy(n->uid, id, 6); /* 6 random characters, like the Node adapter's uid2(6) */
+    n->uid[6] = '\0';
+    adapter_nsp_add(n);
     return n;
 }
 
@@ -987,18 +1002,25 @@ static void visit(sio_socket *s, void *ud)
     sel->fn(s, sel->ud);
 }
 
-/* Calls fn for every socket op selects. fn must not free sockets (killing them is fine: they
- * are freed at the end of the turn). Returns the count. */
-static int select_each(const sio_op *op, void (*fn)(sio_socket *, void *), void *ud)
+/* Calls fn for every socket of nsp in any of rooms[] (all sockets when nrooms is 0) and in none
+ * of except[]. fn must not free sockets (killing them is fine: they are freed at the end of the
+ * turn). Returns the count. */
+static int select_rooms(sio_nsp *nsp, const char *const *rooms, int nrooms, const char *const *except, int nexcept,
+                        void (*fn)(sio_socket *, void *), void *ud)
 {
-    struct selection sel = {++op->nsp->srv->epoch, fn, ud, 0};
-    for (int i = 0; i < op->nexcept; i++) room_each(op->nsp, op->except[i], mark_skip, &sel);
-    if (op->nrooms == 0) {
-        for (sio_socket *s = op->nsp->first; s; s = s->next) visit(s, &sel);
+    struct selection sel = {++nsp->srv->epoch, fn, ud, 0};
+    for (int i = 0; i < nexcept; i++) room_each(nsp, except[i], mark_skip, &sel);
+    if (nrooms == 0) {
+        for (sio_socket *s = nsp->first; s; s = s->next) visit(s, &sel);
     } else {
-        for (int i = 0; i < op->nrooms; i++) room_each(op->nsp, op->rooms[i], visit, &sel);
+        for (int i = 0; i < nrooms; i++) room_each(nsp, rooms[i], visit, &sel);
     }
     return sel.count;
+}
+
+static int select_each(const sio_op *op, void (*fn)(sio_socket *, void *), void *ud)
+{
+    return select_rooms(op->nsp, op->rooms, op->nrooms, op->except, op->nexcept, fn, ud);
 }
 
 struct bcast {
@@ -1021,6 +1043,7 @@ int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len
     if (rc < 0) return rc;
     struct bcast b = {&em, (op.flags & SIO_OP_VOLATILE) != 0};
     int count = select_each(&op, deliver, &b);
+    if (op.nsp->srv->ad && !(op.flags & SIO_OP_LOCAL)) adapter_publish(&op, &em);
     emit_release(&em);
     return count;
 }
@@ -1546,6 +1569,588 @@ static void finish_dead(sio_server *srv)
     }
 }
 
+/* ====== Multi-node: the Redis adapter ======
+ * Wire-compatible with @socket.io/redis-adapter 8.x, classic Pub/Sub mode (redis-adapter.md §1):
+ * per namespace, PSUBSCRIBE <key>#<nsp>#* for broadcasts, SUBSCRIBE <key>-request#<nsp>#,
+ * <key>-response#<nsp># and <key>-response#<nsp>#<uid>#. A broadcast is delivered locally and
+ * published as msgpack [uid, {type:2, data:[event,...args], nsp}, {rooms, except, flags}];
+ * a broadcast from another node is delivered here by the same room rules. Requests from other
+ * nodes (SOCKETS, ALL_ROOMS, REMOTE_JOIN/LEAVE/DISCONNECT, REMOTE_FETCH, BROADCAST with ack) are
+ * answered, so that a Node node's fetchSockets() across a mixed cluster completes. One connection
+ * subscribes, one publishes and asks, as the Node adapter does. Pub/Sub is at-most-once: what is
+ * published while Redis is away is lost, for Node nodes too. */
+
+#define ADAPTER_KEY "socket.io"          /* channel prefix (the Node adapter's default `key`) */
+#define ADAPTER_REQUEST_TIMEOUT_MS 5000  /* requestsTimeout of the Node adapter */
+#define ADAPTER_MAX_ROOMS 1024           /* rooms/except names taken from one remote message */
+
+/* A cluster-wide count waiting for the other nodes' answers (sio_op_count_cluster). */
+struct cluster_req {
+    char id[SIO_ID_LEN + 1];   /* requestId */
+    size_t count;              /* sockets found so far, ours included */
+    long expect;               /* answers still expected (-1 until NUMSUB is known) */
+    sio_count_cb cb;           /* the application's callback */
+    void *ud;                  /* its data */
+    sio_timer timer;           /* requestsTimeout */
+    sio_server *srv;           /* owner (its creqs list) */
+    int done;                  /* cb has run */
+    int numsub_pending;        /* PUBSUB NUMSUB's callback still holds a pointer to this */
+    char *request;             /* the JSON request to publish once NUMSUB is known */
+    sio_nsp *nsp;              /* its namespace */
+    struct cluster_req *next;  /* the adapter's other requests */
+};
+
+struct adapter {
+    sio_server *srv;           /* owner */
+    sio_redis *pub;            /* PUBLISH, PUBSUB NUMSUB */
+    sio_redis *sub;            /* PSUBSCRIBE/SUBSCRIBE */
+    unsigned long dropped;     /* broadcasts not published because Redis was down */
+};
+
+static void adapter_log(sio_server *srv, const char *fmt, const char *arg)
+{
+    (void)srv;
+    fprintf(stderr, "redis adapter: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+}
+
+/* Writes "<key>[suffix]#<nsp>#" (plus extra and '#' when extra is given) into buf; returns its
+ * length, or 0 if it does not fit. */
+static size_t channel_name(char *buf, size_t cap, const char *suffix, const sio_nsp *nsp, const char *extra, size_t elen)
+{
+    int n = snprintf(buf, cap, "%s%s#%s#", ADAPTER_KEY, suffix, nsp->name);
+    if (n < 0 || (size_t)n >= cap) return 0;
+    if (extra) {
+        if ((size_t)n + elen + 2 > cap) return 0;
+        memcpy(buf + n, extra, elen);
+        n += (int)elen;
+        buf[n++] = '#';
+        buf[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+static void adapter_subscribe_nsp(struct adapter *ad, sio_nsp *nsp)
+{
+    char ch[SIO_MAX_NSP_NAME + 64];
+    size_t n = channel_name(ch, sizeof ch - 1, "", nsp, NULL, 0);
+    ch[n++] = '*';
+    sio__redis_subscribe(ad->sub, ch, n, 1);
+    n = channel_name(ch, sizeof ch, "-request", nsp, NULL, 0);
+    sio__redis_subscribe(ad->sub, ch, n, 0);
+    n = channel_name(ch, sizeof ch, "-response", nsp, NULL, 0);
+    sio__redis_subscribe(ad->sub, ch, n, 0);
+    n = channel_name(ch, sizeof ch, "-response", nsp, nsp->uid, strlen(nsp->uid));
+    sio__redis_subscribe(ad->sub, ch, n, 0);
+}
+
+/* A namespace was created after the adapter started: it gets its subscriptions. */
+static void adapter_nsp_add(sio_nsp *nsp)
+{
+    if (nsp->srv->ad && !nsp->match) adapter_subscribe_nsp(nsp->srv->ad, nsp);
+}
+
+/* PUBLISH channel payload (fire and forget; dropped, and counted, when Redis is down). */
+static void adapter_publish_raw(struct adapter *ad, const char *ch, size_t chlen, const void *p, size_t len)
+{
+    const char *argv[3] = {"PUBLISH", ch, p};
+    size_t lens[3] = {7, chlen, len};
+    if (sio__redis_command(ad->pub, 3, argv, lens, NULL, NULL) < 0) ad->dropped++;
+}
+
+/* Writes a list of room names as a msgpack array. */
+static void put_rooms(sio_mpbuf *b, const char *const *rooms, int n)
+{
+    sio_mp_put_array(b, (uint32_t)n);
+    for (int i = 0; i < n; i++) sio_mp_put_str(b, rooms[i], strlen(rooms[i]));
+}
+
+/* Publishes a local broadcast for the other nodes (§1.2): the JSON packet of `em` turned into
+ * msgpack, binary attachments as bin values where their placeholders were. */
+static void adapter_publish(const sio_op *op, const struct emit *em)
+{
+    struct adapter *ad = op->nsp->srv->ad;
+    if (!sio__redis_is_up(ad->pub)) {
+        ad->dropped++;
+        return;
+    }
+    sio_nsp *nsp = op->nsp;
+    /* data = [event, ...args] as JSON text, then msgpack. */
+    char stack[SIO_PKT_STACK];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_bytes(&w, "[", 1);
+    sio_jw_strn(&w, em->ev.name, strlen(em->ev.name));
+    if (em->ev.args.len) {
+        sio_jw_bytes(&w, ",", 1);
+        sio_jw_bytes(&w, em->ev.args.p, em->ev.args.len);
+    }
+    sio_jw_bytes(&w, "]", 1);
+    sio_mp_bin bins[SIO_MAX_ATTACHMENTS];
+    for (int i = 0; i < em->ev.nbins; i++) bins[i] = (sio_mp_bin){em->ev.bins[i].data, em->ev.bins[i].len};
+    unsigned char mstack[SIO_PKT_STACK];
+    sio_mpbuf b;
+    sio_mpbuf_init(&b, mstack, sizeof mstack);
+    sio_mp_put_array(&b, 3);
+    sio_mp_put_str(&b, nsp->uid, strlen(nsp->uid));
+    sio_mp_put_map(&b, 3);
+    sio_mp_put_str(&b, "type", 4);
+    sio_mp_put_int(&b, 2);
+    sio_mp_put_str(&b, "data", 4);
+    int rc = w.err ? -1 : sio_msgpack_from_json((sio_str){w.buf, w.len}, bins, em->ev.nbins, &b);
+    sio_mp_put_str(&b, "nsp", 3);
+    sio_mp_put_str(&b, nsp->name, nsp->name_len);
+    sio_mp_put_map(&b, 3);
+    sio_mp_put_str(&b, "rooms", 5);
+    put_rooms(&b, op->rooms, op->nrooms);
+    sio_mp_put_str(&b, "except", 6);
+    put_rooms(&b, op->except, op->nexcept);
+    sio_mp_put_str(&b, "flags", 5);
+    if (op->flags & SIO_OP_VOLATILE) {
+        sio_mp_put_map(&b, 1);
+        sio_mp_put_str(&b, "volatile", 8);
+        sio_mp_put_bool(&b, 1);
+    } else {
+        sio_mp_put_map(&b, 0);
+    }
+    if (rc == 0 && !b.err) {
+        char ch[SIO_MAX_NSP_NAME + SIO_MAX_ROOM_NAME + 32];
+        size_t n = op->nrooms == 1 ? channel_name(ch, sizeof ch, "", nsp, op->rooms[0], strlen(op->rooms[0]))
+                                   : channel_name(ch, sizeof ch, "", nsp, NULL, 0);
+        if (!n) n = channel_name(ch, sizeof ch, "", nsp, NULL, 0); /* a room too long for a channel name */
+        adapter_publish_raw(ad, ch, n, b.buf, b.len);
+    }
+    sio_mpbuf_free(&b);
+    sio_jw_free(&w);
+}
+
+/* Copies the strings of a JSON array into one allocation as NUL-terminated names. Returns the
+ * count (0 for an absent or empty array), or -1 for anything else (not an array, a non-string
+ * element, too many). *blockp must be freed. */
+static int names_of(sio_str arr, const char ***namesp, char **blockp)
+{
+    *namesp = NULL;
+    *blockp = NULL;
+    if (!arr.p) return 0;
+    int n = sio_json_count(arr);
+    if (n < 0 || n > ADAPTER_MAX_ROOMS || sio_json_typeof(arr) != SIO_JSON_ARRAY) return -1;
+    if (n == 0) return 0;
+    const char **names = malloc((size_t)n * sizeof *names);
+    char *block = malloc(arr.len + (size_t)n);
+    if (!names || !block) {
+        free(names);
+        free(block);
+        return -1;
+    }
+    size_t pos = 0, off = 0;
+    sio_str v;
+    for (int i = 0; i < n && sio_json_next(arr, &pos, NULL, &v) == 1; i++) {
+        long len = sio_json_unescape(v, block + off, arr.len + (size_t)n - off);
+        if (len < 0) {
+            free(names);
+            free(block);
+            return -1;
+        }
+        names[i] = block + off;
+        off += (size_t)len + 1;
+    }
+    *namesp = names;
+    *blockp = block;
+    return n;
+}
+
+/* A broadcast published by another node (§1.3). */
+static void adapter_on_broadcast(sio_nsp *nsp, sio_str room, sio_str payload)
+{
+    if (room.len) { /* the pre-filter: a room nobody here is in */
+        char name[SIO_MAX_ROOM_NAME + 1];
+        if (room.len > SIO_MAX_ROOM_NAME) return;
+        memcpy(name, room.p, room.len);
+        name[room.len] = '\0';
+        if (!sio_room_count(nsp, name)) return;
+    }
+    char stack[SIO_PKT_STACK];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_mp_bin mb[SIO_MAX_ATTACHMENTS];
+    int nb = 0;
+    size_t used = 0;
+    const char **rooms = NULL, **except = NULL;
+    char *rblock = NULL, *eblock = NULL;
+    if (sio_msgpack_to_json((const unsigned char *)payload.p, payload.len, &used, &w, mb, &nb, SIO_MAX_ATTACHMENTS) < 0 ||
+        used != payload.len)
+        goto done; /* garbage on the channel: ignored, as Node ignores it */
+    sio_str msg = {w.buf, w.len};
+    sio_str uid = sio_json_at(msg, 0), packet = sio_json_at(msg, 1), opts = sio_json_at(msg, 2);
+    if (sio_json_typeof(uid) != SIO_JSON_STRING || sio_json_str_eq(uid, nsp->uid)) goto done;
+    if (sio_json_typeof(packet) != SIO_JSON_OBJECT) goto done;
+    sio_str pnsp = sio_json_get(packet, "nsp");
+    if (pnsp.p && !sio_json_str_eq(pnsp, nsp->name)) goto done;
+    double type;
+    if (sio_json_number(sio_json_get(packet, "type"), &type) < 0 || (type != 2 && type != 5)) goto done;
+    sio_str data = sio_json_get(packet, "data");
+    sio_str ev = sio_json_at(data, 0);
+    char name[SIO_MAX_EVENT_NAME + 1];
+    if (sio_json_typeof(ev) != SIO_JSON_STRING || sio_json_unescape(ev, name, sizeof name) < 0) goto done;
+    int nr = names_of(sio_json_get(opts, "rooms"), &rooms, &rblock);
+    int ne = names_of(sio_json_get(opts, "except"), &except, &eblock);
+    if (nr < 0 || ne < 0) goto done;
+    int vol = sio_json_typeof(sio_json_get(sio_json_get(opts, "flags"), "volatile")) == SIO_JSON_TRUE;
+    /* The arguments: what follows the event name inside data's brackets. */
+    const char *a0 = ev.p + ev.len;
+    const char *aend = data.p + data.len - 1; /* the closing ']' */
+    while (a0 < aend && *a0 != ',') a0++;
+    if (a0 < aend) a0++;
+    sio_bin bins[SIO_MAX_ATTACHMENTS];
+    for (int i = 0; i < nb; i++) bins[i] = (sio_bin){mb[i].data, mb[i].len};
+    struct emit em;
+    if (build_emit(&em, nsp, name, -1, a0, (size_t)(aend - a0), bins, nb) < 0) goto done;
+    struct bcast b = {&em, vol};
+    select_rooms(nsp, rooms, nr, except, ne, deliver, &b);
+    emit_release(&em);
+done:
+    free(rooms);
+    free(rblock);
+    free(except);
+    free(eblock);
+    sio_jw_free(&w);
+}
+
+/* Publishes a JSON response on the shared response channel of nsp. */
+static void adapter_respond(struct adapter *ad, sio_nsp *nsp, sio_jw *w)
+{
+    if (w->err) return;
+    char ch[SIO_MAX_NSP_NAME + 64];
+    size_t n = channel_name(ch, sizeof ch, "-response", nsp, NULL, 0);
+    adapter_publish_raw(ad, ch, n, w->buf, w->len);
+}
+
+static void collect_ids(sio_socket *s, void *ud) { sio_jw_str(ud, s->id); }
+
+/* Writes one socket as REMOTE_FETCH describes it: {id, handshake, rooms, data}. */
+static void fetch_one(sio_socket *s, void *ud)
+{
+    sio_jw *w = ud;
+    sio_jw_obj(w);
+    sio_jw_key(w, "id");
+    sio_jw_str(w, s->id);
+    sio_jw_key(w, "handshake");
+    sio_jw_obj(w);
+    sio_jw_key(w, "headers");
+    sio_jw_obj(w);
+    const struct handshake *hs = s->cl ? s->cl->hs : NULL;
+    struct sio_http_header hdrs[SIO_HTTP_MAX_HEADERS];
+    struct sio_http_req req;
+    req.headers = hdrs;
+    req.num_headers = SIO_HTTP_MAX_HEADERS;
+    if (hs && sio_http_parse(hs->text, hs->head_len, &req, 0) > 0) {
+        for (size_t i = 0; i < req.num_headers; i++) {
+            char key[128];
+            size_t k = hdrs[i].name.len < sizeof key - 1 ? hdrs[i].name.len : sizeof key - 1;
+            for (size_t j = 0; j < k; j++) key[j] = (char)(hdrs[i].name.p[j] | 0x20 * (hdrs[i].name.p[j] >= 'A' && hdrs[i].name.p[j] <= 'Z'));
+            key[k] = '\0';
+            sio_jw_key(w, key);
+            sio_jw_strn(w, hdrs[i].value.p, hdrs[i].value.len);
+        }
+    }
+    sio_jw_end(w);
+    sio_jw_key(w, "time");
+    sio_jw_str(w, ""); /* Node sends a date string; the number is in "issued" */
+    sio_jw_key(w, "address");
+    sio_jw_str(w, sio_handshake_address(s));
+    sio_jw_key(w, "xdomain");
+    sio_jw_bool(w, sio_handshake_header(s, "origin").p != NULL);
+    sio_jw_key(w, "secure");
+    sio_jw_bool(w, 0);
+    sio_jw_key(w, "issued");
+    sio_jw_int(w, sio_handshake_time(s));
+    sio_jw_key(w, "url");
+    sio_jw_str(w, sio_handshake_url(s));
+    sio_jw_key(w, "query");
+    sio_jw_obj(w);
+    sio_jw_end(w);
+    sio_jw_key(w, "auth");
+    sio_jw_raw(w, s->auth.p, s->auth.len);
+    sio_jw_end(w);
+    sio_jw_key(w, "rooms");
+    sio_jw_arr(w);
+    sio_jw_str(w, s->id);
+    for (uint16_t i = 0; i < s->nrooms; i++) sio_jw_str(w, s->rooms[i].r->name);
+    sio_jw_end(w);
+    sio_jw_key(w, "data");
+    sio_jw_obj(w);
+    sio_jw_end(w);
+    sio_jw_end(w);
+}
+
+struct remote_rooms {
+    const char **names; /* rooms to join or leave */
+    int n;              /* how many */
+    int join;           /* 1 join, 0 leave */
+};
+
+static void remote_join_fn(sio_socket *s, void *ud)
+{
+    struct remote_rooms *r = ud;
+    for (int i = 0; i < r->n; i++) {
+        if (r->join) sio_join(s, r->names[i]);
+        else sio_leave(s, r->names[i]);
+    }
+}
+
+static void remote_disconnect_fn(sio_socket *s, void *ud) { sio_disconnect(s, ud != NULL); }
+
+/* A request from another node (§1.4), JSON. */
+static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload)
+{
+    if (!payload.len || payload.p[0] != '{' || sio_json_value_end(payload.p, payload.len, 0) < 0) return;
+    sio_str uid = sio_json_get(payload, "uid");
+    if (sio_json_str_eq(uid, nsp->uid)) return; /* our own */
+    double type;
+    if (sio_json_number(sio_json_get(payload, "type"), &type) < 0) return;
+    sio_str rid = sio_json_get(payload, "requestId");
+    sio_str opts = sio_json_get(payload, "opts");
+    const char **rooms = NULL, **except = NULL, **names = NULL;
+    char *rb = NULL, *eb = NULL, *nb = NULL;
+    int nr = names_of(type == 0 ? sio_json_get(payload, "rooms") : sio_json_get(opts, "rooms"), &rooms, &rb);
+    int ne = names_of(sio_json_get(opts, "except"), &except, &eb);
+    char stack[1024];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    if (nr < 0 || ne < 0) goto done;
+    if (type == 0 || type == 1 || type == 5) { /* SOCKETS, ALL_ROOMS, REMOTE_FETCH */
+        if (sio_json_typeof(rid) != SIO_JSON_STRING) goto done;
+        sio_jw_obj(&w);
+        sio_jw_key(&w, "requestId");
+        sio_jw_raw(&w, rid.p, rid.len);
+        if (type == 1) {
+            sio_jw_key(&w, "rooms");
+            sio_jw_arr(&w);
+            for (sio_socket *s = nsp->first; s; s = s->next)
+                if (!s->gone) sio_jw_str(&w, s->id);
+            for (uint32_t i = 0; nsp->rtab && i <= nsp->rmask; i++)
+                for (room *r = nsp->rtab[i]; r; r = r->next) sio_jw_str(&w, r->name);
+            sio_jw_end(&w);
+        } else {
+            sio_jw_key(&w, "sockets");
+            sio_jw_arr(&w);
+            select_rooms(nsp, rooms, nr, except, ne, type == 0 ? collect_ids : fetch_one, &w);
+            sio_jw_end(&w);
+        }
+        sio_jw_end(&w);
+        adapter_respond(ad, nsp, &w);
+    } else if (type == 2 || type == 3) { /* REMOTE_JOIN / REMOTE_LEAVE */
+        int nn = names_of(sio_json_get(payload, "rooms"), &names, &nb);
+        if (nn > 0 && opts.p) {
+            struct remote_rooms rr = {names, nn, type == 2};
+            select_rooms(nsp, rooms, nr, except, ne, remote_join_fn, &rr);
+        } else { /* the legacy form: one socket id and one room */
+            char sid[SIO_ID_LEN + 1], room_name[SIO_MAX_ROOM_NAME + 1];
+            sio_str jsid = sio_json_get(payload, "sid"), jroom = sio_json_get(payload, "room");
+            if (sio_json_unescape(jsid, sid, sizeof sid) == SIO_ID_LEN && sio_json_unescape(jroom, room_name, sizeof room_name) >= 0) {
+                sio_socket *s = sio_find_socket(nsp, sid, SIO_ID_LEN);
+                if (s) {
+                    if (type == 2) sio_join(s, room_name);
+                    else sio_leave(s, room_name);
+                    if (sio_json_typeof(rid) == SIO_JSON_STRING) {
+                        sio_jw_obj(&w);
+                        sio_jw_key(&w, "requestId");
+                        sio_jw_raw(&w, rid.p, rid.len);
+                        sio_jw_end(&w);
+                        adapter_respond(ad, nsp, &w);
+                    }
+                }
+            }
+        }
+    } else if (type == 4) { /* REMOTE_DISCONNECT */
+        int close = sio_json_typeof(sio_json_get(payload, "close")) == SIO_JSON_TRUE;
+        if (opts.p) select_rooms(nsp, rooms, nr, except, ne, remote_disconnect_fn, close ? (void *)1 : NULL);
+    }
+    /* 6 SERVER_SIDE_EMIT: sio has no serverSideEmit listeners, so, like a Node node without
+     * listeners, it does not answer. 7 (BROADCAST with ack) arrives as msgpack: not handled. */
+done:
+    free(rooms);
+    free(rb);
+    free(except);
+    free(eb);
+    free(names);
+    free(nb);
+    sio_jw_free(&w);
+}
+
+static void cluster_req_finish(struct cluster_req *q)
+{
+    struct cluster_req **pp = &q->srv->creqs;
+    while (*pp && *pp != q) pp = &(*pp)->next;
+    if (*pp) *pp = q->next;
+    sio__timer_stop(q->srv->loop, &q->timer);
+    q->done = 1;
+    q->cb(q->count, q->ud);
+    free(q->request);
+    q->request = NULL;
+    if (!q->numsub_pending) free(q); /* else on_numsub frees it */
+}
+
+/* A response on a response channel: one of our SOCKETS requests is answered. */
+static void adapter_on_response(struct adapter *ad, sio_str payload)
+{
+    if (!payload.len || payload.p[0] != '{' || sio_json_value_end(payload.p, payload.len, 0) < 0) return;
+    sio_str rid = sio_json_get(payload, "requestId");
+    for (struct cluster_req *q = ad->srv->creqs; q; q = q->next) {
+        if (!sio_json_str_eq(rid, q->id)) continue;
+        int n = sio_json_count(sio_json_get(payload, "sockets"));
+        if (n > 0) q->count += (size_t)n;
+        if (q->expect > 0 && --q->expect == 0) cluster_req_finish(q);
+        return;
+    }
+}
+
+static void adapter_on_message(sio_redis *r, sio_str channel, sio_str pattern, sio_str payload, void *ud)
+{
+    (void)r;
+    (void)pattern;
+    struct adapter *ad = ud;
+    size_t klen = strlen(ADAPTER_KEY);
+    if (channel.len <= klen || memcmp(channel.p, ADAPTER_KEY, klen) != 0) return;
+    sio_str rest = {channel.p + klen, channel.len - klen};
+    int kind = 0; /* 0 broadcast, 1 request, 2 response */
+    if (rest.len > 9 && memcmp(rest.p, "-request#", 9) == 0) kind = 1, rest.p += 8, rest.len -= 8;
+    else if (rest.len > 10 && memcmp(rest.p, "-response#", 10) == 0) kind = 2, rest.p += 9, rest.len -= 9;
+    if (rest.len < 3 || rest.p[0] != '#') return;
+    if (kind == 2) { /* shared or per-uid: the requestId tells whose */
+        adapter_on_response(ad, payload);
+        return;
+    }
+    for (sio_nsp *nsp = ad->srv->nsps; nsp; nsp = nsp->next) {
+        if (nsp->match || rest.len < nsp->name_len + 2) continue;
+        if (memcmp(rest.p + 1, nsp->name, nsp->name_len) != 0 || rest.p[1 + nsp->name_len] != '#') continue;
+        sio_str tail = {rest.p + nsp->name_len + 2, rest.len - nsp->name_len - 2};
+        if (kind == 1) {
+            if (tail.len == 0) adapter_on_request(ad, nsp, payload);
+        } else if (tail.len == 0 || tail.p[tail.len - 1] == '#') {
+            adapter_on_broadcast(nsp, (sio_str){tail.p, tail.len ? tail.len - 1 : 0}, payload);
+        }
+        return;
+    }
+}
+
+static void cluster_req_timeout(sio_loop *l, sio_timer *t)
+{
+    (void)l;
+    cluster_req_finish((struct cluster_req *)((char *)t - offsetof(struct cluster_req, timer)));
+}
+
+/* PUBSUB NUMSUB answered: every subscriber of the request channel but us will answer. */
+static void on_numsub(sio_redis *r, const struct sio_resp_tok *reply, int ntok, void *ud)
+{
+    (void)r;
+    struct cluster_req *q = ud;
+    q->numsub_pending = 0;
+    if (q->done) { /* timed out, or the server is being freed */
+        free(q);
+        return;
+    }
+    long subs = reply && ntok >= 3 && reply[0].type == SIO_RESP_ARRAY && reply[2].type == SIO_RESP_INT ? (long)reply[2].n : 1;
+    q->expect = subs - 1;
+    if (q->expect <= 0 || !q->request) {
+        cluster_req_finish(q);
+        return;
+    }
+    char ch[SIO_MAX_NSP_NAME + 64];
+    size_t n = channel_name(ch, sizeof ch, "-request", q->nsp, NULL, 0);
+    if (q->srv->ad) adapter_publish_raw(q->srv->ad, ch, n, q->request, strlen(q->request));
+}
+
+static void count_local(sio_socket *s, void *ud)
+{
+    (void)s;
+    (*(size_t *)ud)++;
+}
+
+int sio_op_count_cluster(sio_op op, sio_count_cb cb, void *ud)
+{
+    if (!op.nsp || !cb) return SIO_ERR_INVAL;
+    if (op.flags & SIO_OP_OVERFLOW) return SIO_ERR_LIMIT;
+    struct adapter *ad = op.nsp->srv->ad;
+    struct cluster_req *q = calloc(1, sizeof *q);
+    if (!q) return SIO_ERR_NOMEM;
+    q->cb = cb;
+    q->ud = ud;
+    q->nsp = op.nsp;
+    q->expect = -1;
+    select_each(&op, count_local, &q->count);
+    sio__new_id(q->id);
+    q->srv = op.nsp->srv;
+    q->next = q->srv->creqs;
+    q->srv->creqs = q;
+    if (!ad) { /* one node: the local count, reported from the next turn's timers */
+        sio__timer_set(q->srv->loop, &q->timer, sio__now_ms(), cluster_req_timeout);
+        return 0;
+    }
+    sio__timer_set(q->srv->loop, &q->timer, sio__now_ms() + ADAPTER_REQUEST_TIMEOUT_MS, cluster_req_timeout);
+    sio_jw w;
+    sio_jw_init(&w, NULL, 0);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "uid");
+    sio_jw_str(&w, op.nsp->uid);
+    sio_jw_key(&w, "requestId");
+    sio_jw_str(&w, q->id);
+    sio_jw_key(&w, "type");
+    sio_jw_int(&w, 0);
+    sio_jw_key(&w, "rooms");
+    sio_jw_arr(&w);
+    for (int i = 0; i < op.nrooms; i++) sio_jw_str(&w, op.rooms[i]);
+    sio_jw_end(&w);
+    sio_jw_end(&w);
+    if (!w.err && (q->request = malloc(w.len + 1))) {
+        memcpy(q->request, w.buf, w.len);
+        q->request[w.len] = '\0';
+    }
+    sio_jw_free(&w);
+    char ch[SIO_MAX_NSP_NAME + 64];
+    channel_name(ch, sizeof ch, "-request", op.nsp, NULL, 0);
+    if (q->request && sio__redis_cmd(ad->pub, on_numsub, q, "PUBSUB", "NUMSUB", ch, (char *)NULL) == 0)
+        q->numsub_pending = 1;
+    else
+        sio__timer_set(ad->srv->loop, &q->timer, sio__now_ms(), cluster_req_timeout); /* local only */
+    return 0;
+}
+
+static void adapter_log_cb(void *ud, const char *line) { adapter_log(ud, "%s", line); }
+
+int sio_redis_adapter(sio_server *srv, const char *url)
+{
+    if (!url || srv->ad) return SIO_ERR_INVAL;
+    struct sio_redis_url u;
+    if (sio__redis_parse_url(url, &u) < 0) return SIO_ERR_INVAL;
+    struct adapter *ad = calloc(1, sizeof *ad);
+    if (!ad) return SIO_ERR_NOMEM;
+    ad->srv = srv;
+    ad->pub = sio__redis_new(srv->loop, url, 0);
+    ad->sub = sio__redis_new(srv->loop, url, SIO_REDIS_SUBSCRIBER);
+    if (!ad->pub || !ad->sub) {
+        sio__redis_free(ad->pub);
+        sio__redis_free(ad->sub);
+        free(ad);
+        return SIO_ERR_NOMEM;
+    }
+    sio__redis_set_log(ad->pub, adapter_log_cb, srv);
+    sio__redis_set_log(ad->sub, adapter_log_cb, srv);
+    sio__redis_on_message(ad->sub, adapter_on_message, ad);
+    srv->ad = ad;
+    for (sio_nsp *nsp = srv->nsps; nsp; nsp = nsp->next) adapter_nsp_add(nsp);
+    return 0;
+}
+
+static void adapter_free(struct adapter *ad)
+{
+    if (!ad) return;
+    sio__redis_free(ad->pub);
+    sio__redis_free(ad->sub);
+    free(ad);
+}
+
 /* ====== The server ====== */
 
 static void before_sleep(sio_loop *l, void *ud)
@@ -1660,6 +2265,9 @@ void sio_server_free(sio_server *srv)
 {
     if (!srv) return;
     finish_dead(srv);
+    while (srv->creqs) cluster_req_finish(srv->creqs); /* "cb runs once": with what is known */
+    adapter_free(srv->ad);
+    srv->ad = NULL;
     sio__engine_free(srv->eng); /* frees sessions without callbacks; sockets are freed below */
     for (sio_nsp *n = srv->nsps; n;) {
         sio_nsp *next = n->next;

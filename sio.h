@@ -671,6 +671,26 @@ int sio_op_join(sio_op op, const char *room);
 int sio_op_leave(sio_op op, const char *room);
 int sio_op_disconnect(sio_op op, int close_session);
 
+/* ====== Multi-node: the Redis adapter ====== */
+
+/* Joins a cluster of sio and Node socket.io servers through Redis, wire-compatible with
+ * @socket.io/redis-adapter 8.x (classic Pub/Sub, key "socket.io"): broadcasts that are not
+ * sio_local() are also published, other nodes' broadcasts are delivered here by the same room
+ * rules, and other nodes' requests (fetchSockets, allRooms, socketsJoin/Leave, disconnectSockets,
+ * the SOCKETS count) are answered. url: redis://[[user]:password@]host[:port][/db]. Redis need not
+ * be up: the server connects in the background, reconnects with backoff and subscribes again;
+ * what is published while it is away is lost (Pub/Sub is at-most-once, as for Node nodes).
+ * Returns 0, SIO_ERR_INVAL (bad URL, or an adapter already set) or SIO_ERR_NOMEM.
+ * Notes: broadcasts with acks (sio_op_emit_with_ack) and sio_op_join/leave/disconnect stay local. */
+int sio_redis_adapter(sio_server *srv, const char *url);
+
+/* The number of sockets the selection holds across the cluster (io.in(room).fetchSockets()
+ * .length): the local count plus every other node's answer to a SOCKETS request, or what arrived
+ * within 5 s. Without an adapter it is the local count. cb runs once, from the loop, never before
+ * this returns. Returns 0 or an SIO_ERR_* (then cb never runs). */
+typedef void (*sio_count_cb)(size_t count, void *ud);
+int sio_op_count_cluster(sio_op op, sio_count_cb cb, void *ud);
+
 /* ====== Rooms: queries ====== */
 
 /* Returns: the number of sockets in `room` of the namespace (a socket id counts as a room of
