@@ -123,13 +123,13 @@ static const char *id_of(const eio_idtab *t, const void *obj) { return (const ch
 
 int sio__idtab_init(eio_idtab *t, uint32_t max_entries, size_t key_off)
 {
-    uint32_t cap = 16;
-    while (cap < 2 * (uint64_t)max_entries && cap < (1u << 30)) cap <<= 1;
+    uint32_t cap = 16; /* at most 3/4 full: short probe runs, a quarter less memory than 1/2 */
+    while (cap < (uint64_t)max_entries * 4 / 3 + 1 && cap < (1u << 30)) cap <<= 1;
     t->slots = calloc(cap, sizeof *t->slots);
     if (!t->slots) return SIO_ERR_NOMEM;
     t->mask = cap - 1;
     t->count = 0;
-    t->limit = max_entries < cap / 2 ? max_entries : cap / 2;
+    t->limit = max_entries < cap / 4 * 3 ? max_entries : cap / 4 * 3;
     t->key_off = key_off;
     random_bytes(&t->seed, sizeof t->seed);
     t->seed |= 1;
@@ -191,15 +191,19 @@ void sio__idtab_del(eio_idtab *t, const void *obj)
  * (header + data) rather than as raw bytes; packets are at least 8-byte aligned so the bit is
  * free. Used for a connection's write queue and for a polling session's pending packets. */
 typedef struct pktq {
-    uintptr_t *items; /* ring storage, NULL while never used */
-    uint32_t head;    /* index of the oldest entry */
-    uint32_t len;     /* entries queued */
-    uint32_t cap;     /* ring capacity (power of two) */
-    size_t bytes;     /* bytes queued (payloads and frame headers) */
+    uintptr_t *items;    /* ring storage, NULL while never used */
+    size_t bytes;        /* bytes queued (payloads and frame headers) */
+    uint32_t head;       /* index of the oldest entry */
+    uint32_t len;        /* entries queued */
+    uint32_t cap;        /* ring capacity (power of two) */
+    uint32_t soft_since; /* when bytes went over the soft output limit, in engine seconds + 1
+                            (0 = it is not); see output_over() */
 } pktq;
 
 #define Q_FRAMED 1u           /* entry flag: write as a WebSocket frame */
-#define Q_KEEP_CAP 16u        /* a ring this small is kept when it empties */
+#define Q_KEEP_CAP 0u         /* a ring this small is kept when it empties: none, so an idle
+                                 connection holds no queue memory (a tcache-sized malloc per
+                                 burst is cheap next to the system calls it rides with) */
 
 static eio_pkt *q_pkt(uintptr_t it) { return (eio_pkt *)(it & ~(uintptr_t)Q_FRAMED); }
 static size_t q_item_bytes(uintptr_t it)
@@ -276,7 +280,17 @@ typedef struct eio_endpoint {
     struct sio_options o;    /* options: path, timers, size limit, transports, CORS, hooks */
     size_t path_len;         /* strlen(o.path) */
     struct eio_callbacks cb; /* the layer above (Socket.IO, or a bare Engine.IO application) */
+    eio_engine *e;           /* the engine serving it */
 } eio_endpoint;
+
+/* A fragmented WebSocket message being assembled (RFC 6455 §5.4); allocated only while one is,
+ * so an idle connection carries one NULL pointer for it. */
+struct fragwait {
+    ibuf buf;             /* payload so far */
+    uint32_t count;       /* frames so far */
+    uint8_t opcode;       /* opcode of the first frame (text or binary) */
+    sio_utf8_state utf8;  /* UTF-8 validator state, for a text message */
+};
 
 /* One TCP connection. */
 struct eio_conn {
@@ -291,16 +305,12 @@ struct eio_conn {
     uint8_t ws_closing : 1;   /* WebSocket: close frame seen or sent; ignore further data */
     uint8_t req_started : 1;  /* HTTP: a partial request is buffered (request deadline runs) */
     uint8_t draining : 1;     /* everything written and half-closed: waiting for the peer's EOF */
-    uint32_t parse_last;      /* HTTP: bytes of the buffered partial head already scanned */
     int8_t cors;              /* the held GET's CORS choice (see cors_pick) */
-    uint8_t frag_opcode;      /* WebSocket: opcode of the fragmented message being assembled */
-    uint32_t frag_count;      /* WebSocket: frames in that message so far */
-    sio_utf8_state utf8;      /* WebSocket: UTF-8 validator state of a text message */
+    uint32_t parse_last;      /* HTTP: bytes of the buffered partial head already scanned */
+    uint32_t wq_off;          /* bytes of the oldest queue entry already written */
     ibuf in;                  /* leftover input: a partial request or frame */
-    ibuf frag;                /* WebSocket: payload of a fragmented message so far */
+    struct fragwait *fw;      /* WebSocket: a fragmented message being assembled, or NULL */
     pktq wq;                  /* write queue */
-    size_t wq_off;            /* bytes of the oldest queue entry already written */
-    uint64_t soft_since;      /* when the queue went over the soft output limit (0 = it is not) */
     eio_session *sess;        /* the session this connection carries (WS), probes, or polls */
     eio_session *post_sess;   /* the session whose POST body is arriving on it, or NULL */
     const eio_endpoint *ep;   /* the endpoint of its current/last Engine.IO request (CORS) */
@@ -325,7 +335,6 @@ struct eio_session {
     eio_conn *get;              /* the held polling GET, or NULL */
     eio_conn *post;             /* the connection whose POST body is still arriving, or NULL */
     pktq q;                     /* polling: packets waiting for a GET */
-    uint64_t soft_since;        /* when q went over the soft output limit (0 = it is not) */
     uint64_t ping_at;           /* when to send the next ping (0 = not scheduled) */
     uint64_t pong_by;           /* deadline for the pong (0 = no ping outstanding) */
     uint64_t upgrade_by;        /* deadline for the probe to finish (0 = none) */
@@ -334,8 +343,7 @@ struct eio_session {
     const char *reason;         /* why it closed (a static string) */
     void *state_ptr;            /* the layer above's state for this session */
     void *app_data;             /* a bare Engine.IO application's data (sio_eio_set_data) */
-    eio_engine *e;              /* owner */
-    const eio_endpoint *ep;     /* the endpoint it belongs to */
+    const eio_endpoint *ep;     /* the endpoint it belongs to (ep->e: the engine) */
     eio_session *next_flush;    /* flush list */
     eio_session *next_close;    /* close list */
 };
@@ -351,6 +359,7 @@ struct eio_engine {
     size_t out_soft;             /* output_soft_limit */
     uint64_t out_soft_ms;        /* output_soft_seconds, in ms */
     size_t max_conns;            /* TCP connections accepted at once */
+    uint64_t started;            /* sio__now_ms() at creation (the origin of pktq.soft_since) */
     int lfd;                     /* listening socket, -1 if none */
     int port;                    /* port bound */
     int spare_fd;                /* a reserved descriptor, given up to shed a connection at EMFILE */
@@ -394,6 +403,7 @@ eio_engine *sio__engine_new(sio_loop *loop, const struct sio_options *o)
     e->out_soft = o->output_soft_limit ? o->output_soft_limit : e->out_hard;
     e->out_soft_ms = (uint64_t)(o->output_soft_seconds > 0 ? o->output_soft_seconds : 0) * 1000;
     e->max_conns = (size_t)o->max_clients * 2 + 64;
+    e->started = sio__now_ms();
     int max_sessions = o->max_clients;
     e->lfd = -1;
     e->port = -1;
@@ -412,6 +422,7 @@ int sio__engine_attach(eio_engine *e, const struct sio_options *o, const struct 
     for (int i = 0; i < e->neps; i++)
         if (strcmp(e->eps[i].o.path, o->path) == 0) return SIO_ERR_INVAL;
     eio_endpoint *ep = &e->eps[e->neps++];
+    ep->e = e;
     ep->o = *o;
     ep->path_len = len;
     ep->cb = *cb;
@@ -612,7 +623,8 @@ static void conn_free(eio_conn *c)
     close(c->fd);
     q_clear(&c->wq);
     free(c->in.p);
-    free(c->frag.p);
+    if (c->fw) free(c->fw->buf.p);
+    free(c->fw);
     if (c->prev) c->prev->next = c->next;
     else e->conns = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -631,19 +643,20 @@ static void conn_timeout(sio_loop *l, sio_timer *t)
 
 /* ====== Connections: writing ====== */
 
-/* The output limits (Redis's client-output-buffer-limit): 1 when `bytes` queued for one client
- * are over the hard limit, or have stayed over the soft limit for out_soft_ms (tracked in
- * *soft_since, 0 while under it). Such a client does not read: the caller closes it. */
-static int output_over(const eio_engine *e, size_t bytes, uint64_t *soft_since)
+/* The output limits (Redis's client-output-buffer-limit): 1 when the bytes queued for one
+ * client are over the hard limit, or have stayed over the soft limit for out_soft_ms (tracked in
+ * q->soft_since, in whole seconds since the engine started, plus one; 0 while under). Such a
+ * client does not read: the caller closes it. */
+static int output_over(const eio_engine *e, pktq *q)
 {
-    if (bytes > e->out_hard) return 1;
-    if (bytes <= e->out_soft) {
-        *soft_since = 0;
+    if (q->bytes > e->out_hard) return 1;
+    if (q->bytes <= e->out_soft) {
+        q->soft_since = 0;
         return 0;
     }
-    uint64_t now = sio__now_ms();
-    if (!*soft_since) *soft_since = now;
-    return now - *soft_since >= e->out_soft_ms;
+    uint32_t now = (uint32_t)((sio__now_ms() - e->started) / 1000) + 1;
+    if (!q->soft_since) q->soft_since = now;
+    return (uint64_t)(now - q->soft_since) * 1000 >= e->out_soft_ms;
 }
 
 /* Queues a packet on the connection and puts it on this turn's write list. A connection over
@@ -657,7 +670,7 @@ static void conn_send(eio_conn *c, eio_pkt *p, int framed)
     }
     if (c->wq.bytes > SIO_EAGER_FLUSH_BYTES && !c->want_write) conn_flush(c);
     if (c->close_asap) return;
-    if (output_over(c->e, c->wq.bytes, &c->soft_since)) {
+    if (output_over(c->e, &c->wq)) {
         conn_close(c, "transport error");
         return;
     }
@@ -712,10 +725,10 @@ static void conn_flush(eio_conn *c)
             left -= sz;
             q_pop(&c->wq);
         }
-        c->wq_off = left;
+        c->wq_off = (uint32_t)left;
     }
     if (c->close_asap) return;
-    if (c->wq.bytes <= c->e->out_soft) c->soft_since = 0;
+    if (c->wq.bytes <= c->e->out_soft) c->wq.soft_since = 0;
     int want = c->wq.len != 0;
     if (want != c->want_write) {
         c->want_write = (uint8_t)want;
@@ -946,16 +959,16 @@ static void sess_rearm(eio_session *s)
     uint64_t d[4] = {s->ping_at, s->pong_by, s->upgrade_by, s->linger_by};
     for (int i = 0; i < 4; i++)
         if (d[i] && (!when || d[i] < when)) when = d[i];
-    if (when) sio__timer_set(s->e->loop, &s->timer, when, sess_timeout);
-    else sio__timer_stop(s->e->loop, &s->timer);
+    if (when) sio__timer_set(s->ep->e->loop, &s->timer, when, sess_timeout);
+    else sio__timer_stop(s->ep->e->loop, &s->timer);
 }
 
 static void sess_want_flush(eio_session *s)
 {
     if (s->flushing || !s->get) return;
     s->flushing = 1;
-    s->next_flush = s->e->flush;
-    s->e->flush = s;
+    s->next_flush = s->ep->e->flush;
+    s->ep->e->flush = s;
 }
 
 /* Queues p on the session's transport. On WebSocket it goes straight to the connection's write
@@ -966,7 +979,7 @@ static void sess_queue(eio_session *s, eio_pkt *p)
         if (s->ws) conn_send(s->ws, p, 1);
         return;
     }
-    if (q_push(&s->q, p, 0) < 0 || output_over(s->e, s->q.bytes, &s->soft_since)) {
+    if (q_push(&s->q, p, 0) < 0 || output_over(s->ep->e, &s->q)) {
         sess_close(s, "transport error");
         return;
     }
@@ -1004,8 +1017,8 @@ static void sess_close(eio_session *s, const char *reason)
     if (s->state != S_OPEN) return;
     s->state = S_CLOSED;
     s->reason = reason;
-    s->next_close = s->e->closed;
-    s->e->closed = s;
+    s->next_close = s->ep->e->closed;
+    s->ep->e->closed = s;
 }
 
 void sio__eio_close(eio_session *s, const char *reason) { sess_close(s, reason); }
@@ -1049,7 +1062,6 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
     int fd = c->fd;
     eio_session *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    s->e = e;
     s->ep = ep;
     s->transport = (uint8_t)transport;
     do sio__new_id(s->sid);
@@ -1099,7 +1111,7 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
 /* Frees a session whose Socket.IO layer has been told (or that never got one). */
 static void sess_free(eio_session *s)
 {
-    eio_engine *e = s->e;
+    eio_engine *e = s->ep->e;
     if (s->flushing) { /* still on this turn's flush list: unlink it */
         eio_session **pp = &e->flush;
         while (*pp != s) pp = &(*pp)->next_flush;
@@ -1476,43 +1488,48 @@ static size_t ws_process(eio_conn *c, unsigned char *data, size_t len)
             continue;
         }
         int starting = f.opcode != SIO_WS_OP_CONT;
-        int in_message = c->frag_count > 0;
-        if (starting == in_message) { /* continuation without a start, or a start inside one */
+        if (starting == (c->fw != NULL)) { /* continuation without a start, or a start inside one */
             ws_fail(c, SIO_WS_CLOSE_PROTOCOL);
             return len;
         }
-        int opcode = starting ? f.opcode : c->frag_opcode;
-        if (opcode == SIO_WS_OP_TEXT) {
-            if (starting) c->utf8 = 0;
-            if (sio_utf8_feed(&c->utf8, f.payload, (size_t)f.payload_len) < 0 ||
-                (f.fin && !sio_utf8_complete(c->utf8))) {
+        if (f.fin && starting) { /* the common case: a whole message in one frame, no copy */
+            sio_utf8_state st = 0;
+            if (f.opcode == SIO_WS_OP_TEXT &&
+                (sio_utf8_feed(&st, f.payload, (size_t)f.payload_len) < 0 || !sio_utf8_complete(st))) {
                 ws_fail(c, SIO_WS_CLOSE_BAD_DATA);
                 return len;
             }
-        }
-        if (f.fin && starting) { /* the common case: a whole message in one frame, no copy */
-            ws_message(c, f.payload, (size_t)f.payload_len, opcode == SIO_WS_OP_BINARY);
+            ws_message(c, f.payload, (size_t)f.payload_len, f.opcode == SIO_WS_OP_BINARY);
             continue;
         }
-        if (++c->frag_count > SIO_WS_MAX_FRAGMENTS) {
+        if (starting && !(c->fw = calloc(1, sizeof *c->fw))) {
+            conn_close(c, "transport error");
+            return len;
+        }
+        struct fragwait *fw = c->fw;
+        if (starting) fw->opcode = (uint8_t)f.opcode;
+        if (fw->opcode == SIO_WS_OP_TEXT && /* checked as it arrives: a bad byte fails at once */
+            (sio_utf8_feed(&fw->utf8, f.payload, (size_t)f.payload_len) < 0 || (f.fin && !sio_utf8_complete(fw->utf8)))) {
+            ws_fail(c, SIO_WS_CLOSE_BAD_DATA);
+            return len;
+        }
+        if (++fw->count > SIO_WS_MAX_FRAGMENTS) { /* empty fragments count too (CVE-2026-48779) */
             ws_fail(c, SIO_WS_CLOSE_POLICY);
             return len;
         }
-        if (starting) c->frag_opcode = (uint8_t)f.opcode;
-        if (c->frag.len + f.payload_len > max) {
+        if (fw->buf.len + f.payload_len > max) {
             ws_fail(c, SIO_WS_CLOSE_TOO_BIG);
             return len;
         }
-        if (f.payload_len && ibuf_append(&c->frag, f.payload, (size_t)f.payload_len, max) < 0) {
+        if (f.payload_len && ibuf_append(&fw->buf, f.payload, (size_t)f.payload_len, max) < 0) {
             conn_close(c, "transport error");
             return len;
         }
         if (f.fin) {
-            ibuf msg = c->frag;
-            memset(&c->frag, 0, sizeof c->frag);
-            c->frag_count = 0;
-            ws_message(c, msg.p ? msg.p : (unsigned char *)"", msg.len, opcode == SIO_WS_OP_BINARY);
-            free(msg.p);
+            c->fw = NULL;
+            ws_message(c, fw->buf.p ? fw->buf.p : (unsigned char *)"", fw->buf.len, fw->opcode == SIO_WS_OP_BINARY);
+            free(fw->buf.p);
+            free(fw);
         }
     }
     return off;

@@ -79,13 +79,13 @@ void sio__pkt_unref(eio_pkt *p);
 void sio__new_id(char out[SIO_ID_LEN + 1]);
 
 /* An open-addressing hash table of objects keyed by a 20-byte id stored inside each object at
- * `key_off`. Fixed capacity (a power of two, at least twice the most entries it will hold),
+ * `key_off`. Fixed capacity (a power of two, at least 4/3 of the most entries it will hold),
  * linear probing, backward-shift deletion (no tombstones). */
 typedef struct eio_idtab {
     void **slots;    /* the objects, NULL = empty */
     uint32_t mask;   /* capacity - 1 */
     uint32_t count;  /* objects stored */
-    uint32_t limit;  /* most objects allowed (capacity / 2) */
+    uint32_t limit;  /* most objects allowed (at most 3/4 of the capacity) */
     size_t key_off;  /* offset of the 20-byte id in each object */
     uint64_t seed;   /* random hash seed, so clients cannot aim ids at one chain */
 } eio_idtab;

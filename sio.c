@@ -87,13 +87,14 @@ struct sock_hooks {
     void *on_disconnecting_ud;        /* its data */
 };
 
-/* What the session's first request told us (socket.handshake), one allocation per session. */
+/* What the session's first request told us (socket.handshake), stored right after its client
+ * struct, in the same allocation. */
 struct handshake {
     int64_t time;                  /* ms since the epoch when the session opened */
-    char addr[46];                 /* peer IP address (INET6_ADDRSTRLEN) */
     uint32_t head_len;             /* bytes of the request head in text[] */
     uint32_t url_off;              /* offset of the NUL-terminated URL in text[] */
-    char text[];                   /* the request head (re-parsed on lookup), NUL, the URL, NUL */
+    uint32_t addr_off;             /* offset of the NUL-terminated peer address in text[] */
+    char text[];                   /* the request head (re-parsed on lookup), NUL, URL, NUL, address, NUL */
 };
 
 struct sio_socket {
@@ -113,13 +114,11 @@ struct sio_socket {
     sio_disconnect_cb on_disc;      /* disconnect handler */
     void *on_disc_ud;               /* its data */
     void *data;                     /* application data */
-    sio_str auth;                   /* CONNECT payload: "{}" or auth_copy */
-    char *auth_copy;                /* owned copy of a non-empty auth payload */
-    char *reject_data;              /* sio_reject_data() JSON for the CONNECT_ERROR, while connecting */
+    sio_str auth;                   /* CONNECT payload: "{}", or a copy stored right after the struct */
     struct sock_hooks *hooks;       /* rarely used hooks, or NULL */
     const char *gone_reason;        /* why it was disconnected (static string) */
-    uint64_t sent_mark;             /* broadcast epoch that already reached this socket */
-    uint64_t skip_mark;             /* broadcast epoch that excludes this socket */
+    uint32_t sent_mark;             /* broadcast epoch that already reached this socket */
+    uint32_t skip_mark;             /* broadcast epoch that excludes this socket */
     struct pending_ack *acks;       /* emits waiting for an ack */
 };
 
@@ -140,6 +139,7 @@ struct sio_nsp {
     sio_nsp_match_cb match;          /* dynamic parent: which names to create (NULL otherwise) */
     void *match_ud;                  /* its data */
     sio_nsp *parent;                 /* for a dynamic child: the parent whose handlers it runs */
+    struct handler *handlers;        /* event handlers shared by every socket (sio_nsp_on) */
     uint32_t seq;                    /* creation order (dynamic parents are tried in it) */
     char uid[8];                     /* this node's id for the namespace in the Redis adapter */
     sio_nsp *next;                   /* next namespace */
@@ -179,7 +179,9 @@ struct sio_server {
     sio_nsp *nsps;         /* namespaces */
     eio_idtab sockets;     /* every connected socket, by id: the fixed-size socket table */
     sio_socket *dead;      /* sockets to finish at the end of the turn */
-    uint64_t epoch;        /* broadcast counter, for "each socket once" */
+    uint32_t epoch;        /* broadcast counter, for "each socket once" (wrapping is harmless:
+                              a mark only matters while its pass runs) */
+    char *reject_data;     /* sio_reject_data() JSON for the CONNECT_ERROR being decided */
     int stop_fd;           /* eventfd written by sio_server_stop() */
     struct bare_ep *bare;  /* bare Engine.IO endpoints (sio_eio_attach) */
     struct bcast_ack *backs; /* broadcast acks still waiting (finished with SIO_ERR_CLOSED at free) */
@@ -622,15 +624,16 @@ long sio_handshake_query(const sio_socket *s, const char *key, char *dst, size_t
     return sio_http_query(q ? (sio_str){q + 1, strlen(q + 1)} : (sio_str){"", 0}, key, dst, cap);
 }
 
-const char *sio_handshake_address(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->addr : ""; }
+const char *sio_handshake_address(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->text + s->cl->hs->addr_off : ""; }
 int64_t sio_handshake_time(const sio_socket *s) { return s->cl && s->cl->hs ? s->cl->hs->time : 0; }
 
 int sio_reject_data(sio_socket *s, const char *data_json)
 {
     if (!data_json || sio_json_value_end(data_json, strlen(data_json), 0) != (long)strlen(data_json)) return SIO_ERR_INVAL;
-    free(s->reject_data);
-    s->reject_data = strdup(data_json);
-    return s->reject_data ? 0 : SIO_ERR_NOMEM;
+    sio_server *srv = s->nsp->srv;
+    free(srv->reject_data);
+    srv->reject_data = strdup(data_json);
+    return srv->reject_data ? 0 : SIO_ERR_NOMEM;
 }
 
 int sio_socket_connected(const sio_socket *s) { return s->connected && !s->gone; }
@@ -688,10 +691,11 @@ void sio_socket_on_any_outgoing(sio_socket *s, sio_event_cb cb, void *ud)
 void sio_socket_set_data(sio_socket *s, void *data) { s->data = data; }
 void *sio_socket_data(const sio_socket *s) { return s->data; }
 
-int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud)
+
+/* Adds or replaces handler `name` in a handler list. Returns 0 or SIO_ERR_NOMEM. */
+static int handler_set(struct handler **list, const char *name, sio_event_cb cb, void *ud)
 {
-    if (!name || !cb) return SIO_ERR_INVAL;
-    for (struct handler *h = s->handlers; h; h = h->next) {
+    for (struct handler *h = *list; h; h = h->next) {
         if (strcmp(h->name, name) == 0) {
             h->cb = cb;
             h->ud = ud;
@@ -704,9 +708,21 @@ int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud)
     h->cb = cb;
     h->ud = ud;
     memcpy(h->name, name, len + 1);
-    h->next = s->handlers;
-    s->handlers = h;
+    h->next = *list;
+    *list = h;
     return 0;
+}
+
+int sio_socket_on(sio_socket *s, const char *name, sio_event_cb cb, void *ud)
+{
+    if (!s || !name || !cb) return SIO_ERR_INVAL;
+    return handler_set(&s->handlers, name, cb, ud);
+}
+
+int sio_nsp_on(sio_nsp *nsp, const char *name, sio_event_cb cb, void *ud)
+{
+    if (!nsp || !name || !cb) return SIO_ERR_INVAL;
+    return handler_set(&nsp->handlers, name, cb, ud);
 }
 
 void sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *ud)
@@ -759,8 +775,6 @@ static void socket_finish(sio_socket *s, const char *reason)
     }
     leave_all(s);
     free(s->hooks);
-    free(s->auth_copy);
-    free(s->reject_data);
     free(s);
 }
 
@@ -783,8 +797,6 @@ static void socket_discard(sio_socket *s)
         s->handlers = h->next;
         free(h);
     }
-    free(s->reject_data);
-    free(s->auth_copy);
     free(s->hooks);
     free(s);
 }
@@ -985,7 +997,7 @@ static void room_each(sio_nsp *nsp, const char *name, void (*fn)(sio_socket *, v
 /* One pass over a selection (B8): sockets in any target room (or all), minus those in any
  * excluded room, each once, thanks to per-socket epoch marks (no set to allocate). */
 struct selection {
-    uint64_t epoch;                      /* this pass's mark */
+    uint32_t epoch;                      /* this pass's mark */
     void (*fn)(sio_socket *s, void *ud); /* called for each selected socket */
     void *ud;                            /* its data */
     int count;                           /* sockets selected */
@@ -1277,7 +1289,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         send_connect_error(cl, name, name_len, "Server is full", NULL);
         return;
     }
-    sio_socket *s = calloc(1, sizeof *s);
+    sio_socket *s = calloc(1, sizeof *s + auth.len); /* the auth copy lives right after it */
     if (!s) {
         sio__eio_close(cl->sess, "forced close");
         return;
@@ -1288,15 +1300,11 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     s->cl = cl;
     s->auth = (sio_str){"{}", 2};
     if (auth.len) {
-        s->auth_copy = malloc(auth.len);
-        if (!s->auth_copy) {
-            free(s);
-            sio__eio_close(cl->sess, "forced close");
-            return;
-        }
-        memcpy(s->auth_copy, auth.p, auth.len);
-        s->auth = (sio_str){s->auth_copy, auth.len};
+        memcpy(s + 1, auth.p, auth.len);
+        s->auth = (sio_str){(const char *)(s + 1), auth.len};
     }
+    free(srv->reject_data);
+    srv->reject_data = NULL;
     /* A dynamic child runs its parent's middleware first, then its own (Node's order). */
     const char *err = NULL;
     for (int pass = 0; pass < 2 && !err; pass++) {
@@ -1305,12 +1313,14 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     }
     if (!err && sio__idtab_put(&srv->sockets, s) < 0) err = "Server is full";
     if (err) { /* the socket never existed: undo whatever the middleware did with it */
-        send_connect_error(cl, name, name_len, err, s->reject_data);
+        send_connect_error(cl, name, name_len, err, srv->reject_data);
+        free(srv->reject_data);
+        srv->reject_data = NULL;
         socket_discard(s);
         return;
     }
-    free(s->reject_data);
-    s->reject_data = NULL;
+    free(srv->reject_data); /* set by a middleware that then let the socket in after all */
+    srv->reject_data = NULL;
     s->connected = 1;
     s->prev = nsp->last;
     if (nsp->last) nsp->last->next = s;
@@ -1377,10 +1387,20 @@ static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bi
     ctx.ev.args = args_start ? (sio_str){args_start, (size_t)(args_end - args_start)} : (sio_str){"", 0};
     if (s->hooks && s->hooks->on_any) s->hooks->on_any(s, &ctx.ev, s->hooks->on_any_ud);
     if (nt == SIO_JSON_NONE || s->gone) return 0; /* a name too long for any handler */
+    /* The socket's own handler first (socket.on), then the namespace's (sio_nsp_on). */
     for (struct handler *hd = s->handlers; hd; hd = hd->next) {
         if (strcmp(hd->name, name) == 0) {
             hd->cb(s, &ctx.ev, hd->ud);
-            break;
+            return 0;
+        }
+    }
+    sio_nsp *nsp = s->nsp;
+    for (int pass = 0; pass < 2 && nsp; pass++, nsp = nsp->parent) {
+        for (struct handler *hd = nsp->handlers; hd; hd = hd->next) {
+            if (strcmp(hd->name, name) == 0) {
+                hd->cb(s, &ctx.ev, hd->ud);
+                return 0;
+            }
         }
     }
     return 0;
@@ -1496,7 +1516,7 @@ static void connect_timeout(sio_loop *l, sio_timer *t)
 
 /* Copies what socket.handshake needs from the session's first request: the head (re-parsed on
  * lookup, so nothing is indexed up front), the URL, the address and the time. */
-static struct handshake *handshake_new(const struct sio_http_req *req, const char *addr)
+static size_t handshake_head_len(const struct sio_http_req *req)
 {
     size_t head = 0;
     if (req->headers && req->num_headers) {
@@ -1505,32 +1525,40 @@ static struct handshake *handshake_new(const struct sio_http_req *req, const cha
     } else {
         head = (size_t)(req->target.p + req->target.len - req->method.p) + 9; /* " HTTP/1.x" */
     }
-    head += 4; /* the CRLF ending the last line, and the empty line */
-    struct handshake *hs = malloc(sizeof *hs + head + 1 + req->target.len + 1);
-    if (!hs) return NULL;
+    return head + 4; /* the CRLF ending the last line, and the empty line */
+}
+
+/* Bytes a struct handshake for this request and address takes. */
+static size_t handshake_size(const struct sio_http_req *req, const char *addr)
+{
+    return sizeof(struct handshake) + handshake_head_len(req) + 1 + req->target.len + 1 + strlen(addr) + 1;
+}
+
+/* Fills hs (of handshake_size() bytes) from the request. */
+static void handshake_fill(struct handshake *hs, const struct sio_http_req *req, const char *addr)
+{
+    size_t head = handshake_head_len(req);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     hs->time = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    snprintf(hs->addr, sizeof hs->addr, "%s", addr);
     memcpy(hs->text, req->method.p, head);
     hs->head_len = (uint32_t)head;
     hs->text[head] = '\0';
     hs->url_off = (uint32_t)head + 1;
     memcpy(hs->text + hs->url_off, req->target.p, req->target.len);
     hs->text[hs->url_off + req->target.len] = '\0';
-    return hs;
+    hs->addr_off = hs->url_off + (uint32_t)req->target.len + 1;
+    strcpy(hs->text + hs->addr_off, addr);
 }
 
 static void *on_open(eio_session *sess, const struct sio_http_req *req, const char *addr, void *ud)
 {
     sio_server *srv = ud;
-    client *cl = calloc(1, sizeof *cl);
+    /* The client and its handshake in one allocation (sizeof(client) keeps 8-byte alignment). */
+    client *cl = calloc(1, sizeof *cl + handshake_size(req, addr));
     if (!cl) return NULL;
-    cl->hs = handshake_new(req, addr);
-    if (!cl->hs) {
-        free(cl);
-        return NULL;
-    }
+    cl->hs = (struct handshake *)(void *)(cl + 1);
+    handshake_fill(cl->hs, req, addr);
     cl->srv = srv;
     cl->sess = sess;
     sio__timer_set(srv->loop, &cl->connect_timer, sio__now_ms() + (uint64_t)srv->o.connect_timeout, connect_timeout);
@@ -1555,7 +1583,6 @@ static void on_close(eio_session *sess, void *state, const char *reason)
         socket_finish(s, s->gone_reason ? s->gone_reason : reason);
     }
     bin_reset(cl);
-    free(cl->hs);
     free(cl);
 }
 
@@ -2288,8 +2315,12 @@ void sio_server_free(sio_server *srv)
                 free(a);
             }
             free(s->hooks);
-            free(s->auth_copy);
             free(s);
+        }
+        while (n->handlers) {
+            struct handler *h = n->handlers;
+            n->handlers = h->next;
+            free(h);
         }
         free(n->rtab);
         free(n->mws);
@@ -2297,6 +2328,7 @@ void sio_server_free(sio_server *srv)
         n = next;
     }
     while (srv->backs) bcast_ack_finish(srv->backs, SIO_ERR_CLOSED); /* "called exactly once" */
+    free(srv->reject_data);
     sio__idtab_free(&srv->sockets);
     while (srv->intervals) {
         struct interval *iv = srv->intervals;

@@ -405,6 +405,14 @@ const char *sio_nsp_name(const sio_nsp *nsp);
  * Example:  if (sio_use(sio_of(srv, "/"), check_token, NULL) < 0) exit(1); */
 int sio_use(sio_nsp *nsp, sio_middleware_cb cb, void *ud);
 
+/* Registers an event handler for every socket of the namespace at once: the cheap form of
+ * calling sio_socket_on() in the connection handler (one handler for all sockets instead of one
+ * allocation per socket; what a server with many connections wants). A socket's own handler of
+ * the same name, if any, takes precedence. Dynamic children also use their parent's.
+ * Returns: 0, SIO_ERR_INVAL or SIO_ERR_NOMEM. The name is copied.
+ * Example:  sio_nsp_on(sio_of(srv, "/"), "private message", on_private_message, NULL); */
+int sio_nsp_on(sio_nsp *nsp, const char *name, sio_event_cb cb, void *ud);
+
 /* Sets the namespace's connection handler (one per namespace; a second call replaces it). */
 void sio_on_connection(sio_nsp *nsp, sio_connection_cb cb, void *ud);
 
