@@ -302,6 +302,19 @@ test-fuzz-replay-redis: build/fuzz-replay/fuzz_resp build/fuzz-replay/fuzz_msgpa
 .PHONY: test-redis-unit test-redis-clang check-symbols-redis test-fuzz-replay-redis
 # ---- redis (end) ----
 
+# ---- redis-e2e (begin) ----
+# Issue 7, end to end: tests/e2e/redis-cluster.test.mjs runs sio nodes (./sio-server --redis) and a
+# Node reference peer (tests/redis-peer: socket.io + @socket.io/redis-adapter, pinned in its own
+# package-lock.json) against a redis-server it starts on a free loopback port (SKIPPED, loudly,
+# without redis-server; tests/deps.sh installs it as root). The peer's packages come from npm ci.
+tests/redis-peer/node_modules/.installed: tests/redis-peer/package.json tests/redis-peer/package-lock.json tests/node_modules/.installed
+	cd tests/redis-peer && npm ci --no-audit --no-fund
+	@touch $@
+
+test-e2e: tests/redis-peer/node_modules/.installed
+test-e2e-asan: tests/redis-peer/node_modules/.installed
+# ---- redis-e2e (end) ----
+
 # ---- Tests ----
 export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1

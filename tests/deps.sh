@@ -45,3 +45,14 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "deps: MISSING: chromium (run as root to install it with apt-get); the browser test will be SKIPPED" >&2
   fi
 fi
+# The Redis cluster tests (tests/e2e/redis-cluster.test.mjs) start their own redis-server (Debian's).
+# Optional: without it those tests print a SKIPPED banner.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing redis-server with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } ||
+      echo "deps: could not install redis-server; the Redis cluster tests will be SKIPPED" >&2
+  else
+    echo "deps: MISSING: redis-server (run as root to install it with apt-get); the Redis cluster tests will be SKIPPED" >&2
+  fi
+fi
