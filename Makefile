@@ -319,11 +319,16 @@ test-e2e-asan: tests/redis-peer/node_modules/.installed
 export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
 
-test: test-unit test-e2e test-e2e-asan test-clang
+test: deps test-unit test-redis-unit test-fuzz-replay test-fuzz-replay-redis check-symbols test-clang test-redis-clang \
+      test-e2e test-e2e-asan
 	@echo "make test: all suites passed"
 
 test-unit: $(addprefix build/asan/,$(UNIT_TESTS))
 	@for t in $(UNIT_TESTS); do echo "== unit: $$t (ASan+UBSan)"; ./build/asan/$$t || exit 1; done
+
+# What the suites need from Debian (see tests/deps.sh): installed when root, else named.
+deps:
+	@sh tests/deps.sh
 
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
 	sh tests/deps.sh
@@ -394,4 +399,4 @@ check-symbols:
 clean:
 	rm -rf build sio-server libsio.a $(EXAMPLES)
 
-.PHONY: install all examples test test-unit test-e2e test-e2e-asan test-clang check-symbols clean
+.PHONY: deps install all examples test test-unit test-e2e test-e2e-asan test-clang check-symbols clean
