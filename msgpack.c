@@ -38,6 +38,15 @@
 #define MS_PER_DAY 86400000LL
 #define JS_MAX_TIME 8.64e15 /* ECMA-262 TimeClip: |t| beyond this is an invalid Date */
 
+
+/* 1 if the finite double v has no fractional part. Doubles of magnitude 2^53 and above are all
+ * integers; below, a round trip through int64_t tells (no libm needed, so no -lm to link). */
+static int is_integral(double v)
+{
+    if (v >= 9007199254740992.0 || v <= -9007199254740992.0) return 1;
+    return (double)(int64_t)v == v;
+}
+
 /* ====== Reading headers ====== */
 
 /* Big-endian unsigned integer of n bytes (n <= 8). */
@@ -222,11 +231,12 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
  * digits, others a sign and six ("+275760-09-13T00:00:00.000Z"), as toISOString does. */
 static void write_date(sio_jw *w, double t)
 {
-    if (!isfinite(t) || fabs(t) > JS_MAX_TIME) {
+    if (!isfinite(t) || (t < 0 ? -t : t) > JS_MAX_TIME) {
         sio_jw_null(w);
         return;
     }
-    int64_t ms = (int64_t)trunc(t); /* TimeClip: ToIntegerOrInfinity truncates toward zero */
+    int64_t ms = (int64_t)t; /* TimeClip: ToIntegerOrInfinity truncates toward zero, as the cast does
+                                (|t| <= JS_MAX_TIME fits an int64_t) */
     int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
     if (rem < 0) {
         rem += MS_PER_DAY;
@@ -602,7 +612,7 @@ void sio_mp_put_double(sio_mpbuf *b, double v)
 
 void sio_mp_put_number(sio_mpbuf *b, double v)
 {
-    if (!isfinite(v) || floor(v) != v) sio_mp_put_double(b, v);
+    if (!isfinite(v) || !is_integral(v)) sio_mp_put_double(b, v);
     else if (v >= 0 && v < TWO_64) put_uint(b, (uint64_t)v); /* -0 lands here too: 0x00 */
     else if (v < 0 && v >= -TWO_63) sio_mp_put_int(b, (int64_t)v);
     else sio_mp_put_double(b, v);
@@ -684,7 +694,7 @@ static int enc_value(sio_str v, const sio_mp_bin *bins, int nbins, sio_mpbuf *ou
         if (sio_json_typeof(sio_json_get(v, "_placeholder")) == SIO_JSON_TRUE) {
             /* socket.io-parser: `_placeholder === true` makes it a placeholder; `num` must be a
              * valid attachment index, or the packet is refused ("illegal attachments"). */
-            if (sio_json_number(sio_json_get(v, "num"), &d) < 0 || floor(d) != d || d < 0 ||
+            if (sio_json_number(sio_json_get(v, "num"), &d) < 0 || !is_integral(d) || d < 0 ||
                 d >= nbins)
                 return SIO_MP_ERR_BINS;
             sio_mp_put_bin(out, bins[(int)d].data, bins[(int)d].len);
