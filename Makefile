@@ -157,8 +157,8 @@ test-valgrind: build/hardening tests/node_modules/.installed
 #                           FUZZ_SECONDS (default 60), one process at a time; FUZZ_TARGETS picks some.
 #                           New inputs go to build/fuzz/corpus/<target>/, crashes to
 #                           build/fuzz/crash-<target>-*. SKIPPED (loudly) without clang/libFuzzer.
-#   make fuzz-merge         adds what those runs found to tests/fuzz/corpus/ (-merge=1: only inputs
-#                           that reach new code)
+#   make fuzz-merge         adds what those runs found to tests/fuzz/corpus/ (-merge=1 -use_counters=0:
+#                           only inputs that reach new edges, so the corpus stays small)
 #   make test-fuzz-replay   no libFuzzer: every target built with $(CC) and ASan+UBSan, run over
 #                           its seed corpus (tests/fuzz/replay.c), a few seconds in all
 FUZZ_TARGETS ?= http ws json eio sio conn
@@ -218,7 +218,7 @@ fuzz-run-%: build/fuzz/fuzz_%
 fuzz-merge:
 	@for t in $(FUZZ_TARGETS); do \
 		test -x build/fuzz/fuzz_$$t -a -d build/fuzz/corpus/$$t || continue; \
-		./build/fuzz/fuzz_$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/corpus/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
+		./build/fuzz/fuzz_$$t -merge=1 -use_counters=0 tests/fuzz/corpus/$$t build/fuzz/corpus/$$t 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files'; \
 	done
 
 test-fuzz-replay: $(addprefix build/fuzz-replay/fuzz_,$(FUZZ_TARGETS))
