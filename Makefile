@@ -191,8 +191,8 @@ fuzz:
 		! echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return (int)(d[0] * 0 + n * 0); }' | \
 		$(FUZZ_CC) -fsanitize=fuzzer -x c - -o build/fuzz/.probe >/dev/null 2>&1; then \
 		echo "################################################################"; \
-		echo "### SKIPPED: make fuzz ($(FUZZ_CC) with libFuzzer not found;  ###"; \
-		echo "### apt-get install -y clang libclang-rt-14-dev)              ###"; \
+		echo "### SKIPPED: make fuzz -- $(FUZZ_CC) with libFuzzer not found"; \
+		echo "### (apt-get install -y clang libclang-rt-14-dev)"; \
 		echo "################################################################"; \
 		exit 0; \
 	fi; \

@@ -74,8 +74,9 @@ struct sio_packet {
  *   CONNECT: nothing or an object;  DISCONNECT: nothing;
  *   EVENT / BINARY_EVENT: a non-empty array whose first element is a number or a string that is
  *     not a reserved event name;  ACK / BINARY_ACK: an array;  CONNECT_ERROR: an object or string;
- *   binary types: "<count>-" with count <= SIO_PACKET_MAX_ATTACHMENTS, and every
- *     {"_placeholder":true,...} object's "num" an integer in [0, count).
+ *   binary types: "<count>-" with count <= SIO_PACKET_MAX_ATTACHMENTS, and, when count > 0,
+ *     every {"_placeholder":true,...} object's "num" an integer in [0, count) (with count 0 a
+ *     placeholder stays ordinary data, as in Node).
  * Also: JSON strict and complete, ack id at most SIO_PACKET_MAX_ACK_DIGITS digits, namespace at
  * most SIO_PACKET_MAX_NSP bytes. Returns 0, or -1 (a decode error: Node closes the session). */
 int sio_packet_decode(const char *p, size_t len, struct sio_packet *pk);

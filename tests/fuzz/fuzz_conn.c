@@ -59,14 +59,6 @@ extern int sio__server_turn(sio_server *srv, int max_wait_ms);
 #define MAX_CHUNKS 256  /* pieces a segment is cut into at most (each costs a loop turn) */
 #define SNDBUF 1        /* SO_SNDBUF of the server's ends: the kernel raises it to its minimum (~4.5 KB) */
 
-/* Before the final shutdown, the loop runs this long so that pending ack timeouts (5 ms here)
- * expire. Work-around for a bug in sio.c, reported to its owner (tests/fuzz/crashes/README.md):
- * a sio_op_emit_with_ack() still waiting when the server is stopped and freed is leaked and its
- * callback never runs. Build with -DFUZZ_CONN_EXIT_WAIT_MS=0 to see it. */
-#ifndef FUZZ_CONN_EXIT_WAIT_MS
-#define FUZZ_CONN_EXIT_WAIT_MS 20
-#endif
-
 static sio_server *srv;
 static long live_users;   /* users the middleware created and on_disconnect has not freed */
 static long acks_pending; /* ack callbacks promised (sio.h: "called exactly once") not yet run */
@@ -204,7 +196,7 @@ static void on_reply(sio_socket *s, int err, const sio_event *reply, void *ud)
 static void on_op_reply(int err, sio_str responses, void *ud)
 {
     (void)ud;
-    CHECK(err == 0 || err == SIO_ERR_TIMEOUT);
+    CHECK(err == 0 || err == SIO_ERR_TIMEOUT || err == SIO_ERR_CLOSED);
     CHECK(sio_json_typeof(responses) == SIO_JSON_ARRAY && sio_json_count(responses) >= 0);
     acks_pending--;
 }
@@ -398,12 +390,10 @@ static const char *allow(const sio_http_request *req, void *ud)
     return memmem(req->query.p, req->query.len, "deny", 4) ? "denied by allowRequest" : NULL;
 }
 
-/* Runs the loop for ms milliseconds (turns of at most 2 ms), reading what clients receive. */
-static void run_for(int ms);
-
+/* At exit: acks still waiting are answered by the shutdown (or by sio_server_free, with
+ * SIO_ERR_CLOSED), so every promised callback must have run once everything is freed. */
 static void server_down(void)
 {
-    if (FUZZ_CONN_EXIT_WAIT_MS > 0) run_for(FUZZ_CONN_EXIT_WAIT_MS);
     sio_server_stop(srv);
     sio_server_run(srv); /* shuts down: every session closed, every handler run */
     sio_server_free(srv);
@@ -559,6 +549,7 @@ static void peer_write(struct peer *p, const char *buf, size_t len)
     }
 }
 
+/* Runs the loop for ms milliseconds (turns of at most 2 ms), reading what clients receive. */
 static void run_for(int ms)
 {
     struct timespec t0, t1;
