@@ -681,7 +681,7 @@ static void conn_send(eio_conn *c, eio_pkt *p, int framed)
     }
 }
 
-#define WRITE_IOV 64 /* iovecs per sendmsg() */
+#define WRITE_IOV 512 /* iovecs per sendmsg() (two per WebSocket frame: header and payload) */
 
 /* Writes as much of the queue as the kernel takes, in sendmsg() calls of up to WRITE_IOV
  * iovecs. Registers for writability only while bytes remain. */

@@ -166,27 +166,10 @@ static int utf8_put(uint32_t cp, unsigned char out[4])
  * SIO_JSON_ERR_INVAL. None reads js[len]. */
 
 /* A string (RFC 8259 §7); js[pos] is the opening quote. */
-/* 1 if any of the 8 bytes at p needs a closer look inside a string: '"', '\\', a control
- * byte (< 0x20) or a non-ASCII byte. Eight bytes per step, with the classic "has a zero byte"
- * bit trick; a false positive only sends the caller to the byte-by-byte path. */
-static int string_special8(const char *p)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t v;
-    memcpy(&v, p, 8);
-    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-    uint64_t lt20 = (v - ones * 0x20) & ~v;   /* a byte below 0x20 */
-    uint64_t isq = (q - ones) & ~q;           /* a '"' */
-    uint64_t isb = (b - ones) & ~b;           /* a backslash */
-    return ((v | lt20 | isq | isb) & highs) != 0;
-}
-
 static long scan_string(const char *js, size_t len, size_t pos)
 {
     size_t i = pos + 1;
     while (i < len) {
-        while (i + 8 <= len && !string_special8(js + i)) i += 8; /* plain ASCII runs */
-        if (i >= len) break;
         unsigned char c = (unsigned char)js[i];
         if (c == '"') return (long)(i + 1);
         if (c == '\\') {

@@ -830,17 +830,48 @@ void sio_disconnect(sio_socket *s, int close_session)
     if (close_session) sio__eio_close(cl->sess, "forced server close");
 }
 
+/* Skips JSON whitespace from p[i]. */
+static size_t skip_ws(const char *p, size_t len, size_t i)
+{
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++;
+    return i;
+}
+
+/* Returns the end of the JSON value starting at p[i], in text that has ALREADY been validated
+ * (by the packet decoder, or by build_emit for what we send): strings run to their closing
+ * quote, containers are matched by depth, scalars end at the next delimiter. A fraction of the
+ * strict scanner's work, for walking arguments; it never reads past len, whatever the text. */
+static size_t skip_valid(const char *p, size_t len, size_t i)
+{
+    size_t depth = 0;
+    for (; i < len; i++) {
+        char c = p[i];
+        if (c == '"') {
+            for (i++; i < len && p[i] != '"'; i++)
+                if (p[i] == '\\') i++;
+            if (depth == 0) return i < len ? i + 1 : len;
+        } else if (c == '[' || c == '{') {
+            depth++;
+        } else if (c == ']' || c == '}') {
+            if (depth == 0) return i; /* a scalar ended at its container's end */
+            if (--depth == 0) return i + 1;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            return i;
+        }
+    }
+    return len;
+}
+
 sio_str sio_arg(const sio_event *ev, int i)
 {
     const char *p = ev->args.p;
-    size_t len = ev->args.len, off = 0;
+    size_t len = ev->args.len, off = p ? skip_ws(p, len, 0) : 0;
     for (int k = 0; p && off < len; k++) {
-        long end = sio_json_value_end(p, len, off);
-        if (end < 0) break;
-        if (k == i) return sio_json_trim((sio_str){p + off, (size_t)end - off});
-        off = (size_t)end;
-        while (off < len && p[off] != ',') off++;
-        off++;
+        size_t end = skip_valid(p, len, off);
+        if (k == i) return (sio_str){p + off, end - off};
+        off = skip_ws(p, len, end);
+        if (off >= len || p[off] != ',') break;
+        off = skip_ws(p, len, off + 1);
     }
     return (sio_str){NULL, 0};
 }
@@ -1351,14 +1382,18 @@ static sio_socket *client_socket(client *cl, sio_str nsp)
     return NULL;
 }
 
-/* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. */
+/* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. The packet was
+ * validated by the decoder, so its array is walked with skip_valid(), not the strict scanner. */
 static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bins)
 {
     sio_str arr = h->data;
     if (sio_json_typeof(arr) != SIO_JSON_ARRAY) return -1;
-    size_t pos = 0;
-    sio_str first, val, key;
-    if (sio_json_next(arr, &pos, &key, &first) != 1) return -1; /* empty array */
+    const char *p = arr.p;
+    size_t len = arr.len;
+    size_t i = skip_ws(p, len, 1);
+    if (i >= len || p[i] == ']') return -1; /* empty array */
+    size_t fend = skip_valid(p, len, i);
+    sio_str first = {p + i, fend - i};
     char name[SIO_MAX_EVENT_NAME + 1];
     sio_json_type nt = sio_json_typeof(first);
     if (nt == SIO_JSON_STRING) {
@@ -1377,13 +1412,14 @@ static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bi
     ctx.ev.bins = bins;
     ctx.ev.nbins = h->nbins;
     const char *args_start = NULL, *args_end = NULL;
-    int r;
-    while ((r = sio_json_next(arr, &pos, &key, &val)) == 1) {
-        if (!args_start) args_start = val.p;
-        args_end = val.p + val.len;
+    for (i = skip_ws(p, len, fend); i < len && p[i] == ',';) { /* the arguments after the name */
+        size_t start = skip_ws(p, len, i + 1);
+        size_t end = skip_valid(p, len, start);
+        if (!args_start) args_start = p + start;
+        args_end = p + end;
         ctx.ev.argc++;
+        i = skip_ws(p, len, end);
     }
-    if (r < 0) return -1;
     ctx.ev.args = args_start ? (sio_str){args_start, (size_t)(args_end - args_start)} : (sio_str){"", 0};
     if (s->hooks && s->hooks->on_any) s->hooks->on_any(s, &ctx.ev, s->hooks->on_any_ud);
     if (nt == SIO_JSON_NONE || s->gone) return 0; /* a name too long for any handler */
