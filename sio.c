@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* sio.c -- Socket.IO v5 on top of Engine.IO (see protocol.md part B, and sio.h for the API).
  *
- * What lives here: the packet codec (CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR,
- * BINARY_EVENT, BINARY_ACK, attachments), namespaces and their middleware, sockets and the
+ * What lives here: the Socket.IO side of the packets (decoding is packet.c's; here attachments
+ * are gathered and packets dispatched), namespaces and their middleware, sockets and the
  * fixed-size socket table keyed by socket id, rooms, broadcasting (one encoding shared by every
- * recipient), acks both ways, connectTimeout, and the server object that runs the loop.
- * What does not: transports, HTTP, heartbeats (eio.c); JSON grammar (json.c).
+ * recipient), acks both ways, connectTimeout, the bare Engine.IO API, the Redis adapter (near the
+ * end: the multi-node part), and the server object that runs the loop.
+ * What does not: transports, HTTP, heartbeats (eio.c); JSON grammar (json.c); RESP and the Redis
+ * connection (resp.c, redis.c); msgpack (msgpack.c).
  *
  * Lifetimes: a socket removed by the application (sio_disconnect) is taken out of broadcasts at
  * once but freed at the end of the loop turn, after its disconnect handler ran, so a handler
