@@ -608,7 +608,6 @@ static void conn_close(eio_conn *c, const char *reason)
     if (s && s->get == c) { /* a held GET's connection lost: "transport error" (A7, A11) */
         c->sess = NULL;
         s->get = NULL;
-        (void)reason;
         sess_close(s, "transport error");
     } else {
         ws_detach(c, reason);
@@ -855,7 +854,7 @@ static void on_conn_event(sio_loop *l, int fd, void *ud, int events)
 /* ====== HTTP responses ====== */
 
 /* CORS: which Access-Control-Allow-Origin to send for a request with this Origin (A12).
- * Returns 0 when CORS is off, i + 1 to send configured origin i, -2 to reflect "*", -1 when
+ * Returns 0 when CORS is off, i + 1 to send configured origin i ("*" included), -1 when
  * several origins are configured and the request's is none of them (only Vary is sent). */
 static int cors_pick(const eio_endpoint *ep, sio_str origin)
 {

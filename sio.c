@@ -2333,7 +2333,8 @@ void sio_server_free(sio_server *srv)
     while (srv->creqs) cluster_req_finish(srv->creqs); /* "cb runs once": with what is known */
     adapter_free(srv->ad);
     srv->ad = NULL;
-    sio__engine_free(srv->eng); /* frees sessions without callbacks; sockets are freed below */
+    sio__engine_free(srv->eng); /* sessions still open get on_close (their sockets' disconnect
+                                   handlers run); anything left below is freed without callbacks */
     for (sio_nsp *n = srv->nsps; n;) {
         sio_nsp *next = n->next;
         while (n->first) {
