@@ -112,6 +112,10 @@ struct sio_socket {
     uint8_t connected : 1;          /* past the middleware, in the namespace */
     uint8_t gone : 1;               /* disconnected; waiting to be finished */
     uint8_t left : 1;               /* has left every room, its id room included (disconnect) */
+    uint8_t pending : 1;            /* a middleware returned SIO_PENDING: waiting for
+                                       sio_middleware_next() (in the socket table, not connected) */
+    uint8_t mw_pass : 1;            /* middleware being run: 0 = the dynamic parent's, 1 = own */
+    uint16_t mw_next;               /* index, in that pass, of the middleware to run next */
     struct handler *handlers;       /* event handlers */
     sio_disconnect_cb on_disc;      /* disconnect handler */
     void *on_disc_ud;               /* its data */
@@ -449,7 +453,15 @@ size_t sio_nsp_count(const sio_nsp *nsp) { return nsp->count; }
 sio_socket *sio_find_socket(sio_nsp *nsp, const char *id, size_t len)
 {
     sio_socket *s = sio__idtab_get(&nsp->srv->sockets, id, len);
-    return s && s->nsp == nsp && !s->gone ? s : NULL;
+    return s && s->nsp == nsp && s->connected && !s->gone ? s : NULL;
+}
+
+const char sio_pending[] = "(pending)";
+
+sio_socket *sio_find_pending(sio_server *srv, const char *id)
+{
+    sio_socket *s = id ? sio__idtab_get(&srv->sockets, id, strlen(id)) : NULL;
+    return s && s->pending && !s->gone ? s : NULL;
 }
 
 /* ====== Rooms ====== */
@@ -762,6 +774,8 @@ static void socket_finish(sio_socket *s, const char *reason)
         leave_all(s);
         s->left = 1;
         if (s->on_disc) s->on_disc(s, reason, s->on_disc_ud);
+    } else if (s->pending) { /* its session ended while a middleware was still deciding */
+        sio__idtab_del(&srv->sockets, s);
     }
     while (s->acks) {
         struct pending_ack *a = s->acks;
@@ -822,7 +836,7 @@ void sio_disconnect(sio_socket *s, int close_session)
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
         if (o != s && !close_session) continue;
         if (o->gone) continue;
-        eio_pkt *p = encode_ctl(o->nsp, 1, NULL, 0);
+        eio_pkt *p = o->connected ? encode_ctl(o->nsp, 1, NULL, 0) : NULL; /* pending: never told it joined */
         if (p) {
             sio__eio_send(cl->sess, p, 0);
             sio__pkt_unref(p);
@@ -1293,8 +1307,105 @@ static void send_connect_error(client *cl, const char *nsp_name, size_t nsp_len,
     }
 }
 
-/* A CONNECT for namespace `name` with auth payload `auth` (B4): middleware, then the socket is
- * created, joined to its id room, told its id, and handed to the connection handler. */
+/* The CONNECT is refused: CONNECT_ERROR {"message": err[, "data": the sio_reject_data() JSON]},
+ * and the socket, which never existed for the application, is undone and freed. */
+static void connect_refuse(sio_socket *s, const char *err)
+{
+    sio_server *srv = s->nsp->srv;
+    client *cl = s->cl;
+    send_connect_error(cl, s->nsp->name, s->nsp->name_len, err, srv->reject_data);
+    free(srv->reject_data);
+    srv->reject_data = NULL;
+    if (s->pending) { /* listed while it waited: take it out again */
+        sio__idtab_del(&srv->sockets, s);
+        sio_socket **pp = &cl->sockets;
+        while (*pp && *pp != s) pp = &(*pp)->next_in_client;
+        if (*pp) *pp = s->next_in_client;
+        s->pending = 0;
+    }
+    socket_discard(s);
+}
+
+/* Runs s's middleware from where it stands (s->mw_pass, s->mw_next) to the end, then lets the
+ * socket in: it joins the namespace, is told its id and is handed to the connection handler.
+ * A middleware that answers SIO_PENDING stops the run: the socket is listed (in the socket table
+ * and on its client) as pending, and sio_middleware_next() calls this again later. A refusal
+ * ends in connect_refuse(). */
+static void connect_resume(sio_socket *s)
+{
+    sio_nsp *nsp = s->nsp;
+    sio_server *srv = nsp->srv;
+    client *cl = s->cl;
+    const char *err = NULL;
+    /* A dynamic child runs its parent's middleware first, then its own (Node's order). */
+    for (;;) {
+        const sio_nsp *m = s->mw_pass == 0 ? nsp->parent : nsp;
+        if (!m || s->mw_next >= m->nmws) { /* this pass is done */
+            if (s->mw_pass == 1) break;
+            s->mw_pass = 1;
+            s->mw_next = 0;
+            continue;
+        }
+        const struct mw *w = &m->mws[s->mw_next++];
+        free(srv->reject_data);
+        srv->reject_data = NULL;
+        err = w->cb(s, w->ud);
+        if (err == SIO_PENDING) {
+            free(srv->reject_data); /* attach it when refusing, in sio_middleware_next()'s turn */
+            srv->reject_data = NULL;
+            if (s->pending) return;
+            if (sio__idtab_put(&srv->sockets, s) < 0) {
+                err = "Server is full";
+                break;
+            }
+            s->pending = 1;
+            s->next_in_client = cl->sockets;
+            cl->sockets = s;
+            return;
+        }
+        if (err) break;
+    }
+    if (!err && !s->pending && sio__idtab_put(&srv->sockets, s) < 0) err = "Server is full";
+    if (err) {
+        connect_refuse(s, err);
+        return;
+    }
+    free(srv->reject_data); /* set by a middleware that then let the socket in after all */
+    srv->reject_data = NULL;
+    if (s->pending) s->pending = 0; /* already on cl->sockets */
+    else {
+        s->next_in_client = cl->sockets;
+        cl->sockets = s;
+    }
+    s->connected = 1;
+    s->prev = nsp->last;
+    if (nsp->last) nsp->last->next = s;
+    else nsp->first = s;
+    nsp->last = s;
+    nsp->count++;
+    sio__timer_stop(srv->loop, &cl->connect_timer);
+
+    char reply[64];
+    int n = snprintf(reply, sizeof reply, "{\"sid\":\"%s\"}", s->id);
+    eio_pkt *p = encode_ctl(nsp, 0, reply, (size_t)n);
+    if (p) {
+        sio__eio_send(cl->sess, p, 0);
+        sio__pkt_unref(p);
+    }
+    if (nsp->on_conn) nsp->on_conn(s, nsp->on_conn_ud);
+    else if (nsp->parent && nsp->parent->on_conn) nsp->parent->on_conn(s, nsp->parent->on_conn_ud);
+}
+
+int sio_middleware_next(sio_socket *s, const char *err)
+{
+    if (!s || !s->pending || s->gone) return SIO_ERR_INVAL;
+    if (err) connect_refuse(s, err);
+    else connect_resume(s);
+    return 0;
+}
+
+/* A CONNECT for namespace `name` with auth payload `auth` (B4): the socket is created, then
+ * connect_resume() runs the middleware and lets it in (or refuses it). */
 static void on_connect(client *cl, const char *name, size_t name_len, sio_str auth)
 {
     sio_server *srv = cl->srv;
@@ -1307,7 +1418,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
     int joined = 0;
     for (sio_socket *o = cl->sockets; o; o = o->next_in_client) {
         if (o->gone) continue; /* left earlier in this turn: neither counts nor conflicts */
-        if (o->nsp == nsp) { /* CONNECT twice: invalid state */
+        if (o->nsp == nsp) { /* CONNECT twice (or while its middleware is pending): invalid state */
             sio__eio_close(cl->sess, "forced close");
             return;
         }
@@ -1336,43 +1447,7 @@ static void on_connect(client *cl, const char *name, size_t name_len, sio_str au
         memcpy(s + 1, auth.p, auth.len);
         s->auth = (sio_str){(const char *)(s + 1), auth.len};
     }
-    free(srv->reject_data);
-    srv->reject_data = NULL;
-    /* A dynamic child runs its parent's middleware first, then its own (Node's order). */
-    const char *err = NULL;
-    for (int pass = 0; pass < 2 && !err; pass++) {
-        const sio_nsp *m = pass == 0 ? nsp->parent : nsp;
-        for (int i = 0; m && i < m->nmws && !err; i++) err = m->mws[i].cb(s, m->mws[i].ud);
-    }
-    if (!err && sio__idtab_put(&srv->sockets, s) < 0) err = "Server is full";
-    if (err) { /* the socket never existed: undo whatever the middleware did with it */
-        send_connect_error(cl, name, name_len, err, srv->reject_data);
-        free(srv->reject_data);
-        srv->reject_data = NULL;
-        socket_discard(s);
-        return;
-    }
-    free(srv->reject_data); /* set by a middleware that then let the socket in after all */
-    srv->reject_data = NULL;
-    s->connected = 1;
-    s->prev = nsp->last;
-    if (nsp->last) nsp->last->next = s;
-    else nsp->first = s;
-    nsp->last = s;
-    nsp->count++;
-    s->next_in_client = cl->sockets;
-    cl->sockets = s;
-    sio__timer_stop(srv->loop, &cl->connect_timer);
-
-    char reply[64];
-    int n = snprintf(reply, sizeof reply, "{\"sid\":\"%s\"}", s->id);
-    eio_pkt *p = encode_ctl(nsp, 0, reply, (size_t)n);
-    if (p) {
-        sio__eio_send(cl->sess, p, 0);
-        sio__pkt_unref(p);
-    }
-    if (nsp->on_conn) nsp->on_conn(s, nsp->on_conn_ud);
-    else if (nsp->parent && nsp->parent->on_conn) nsp->parent->on_conn(s, nsp->parent->on_conn_ud);
+    connect_resume(s);
 }
 
 /* ====== Receiving: the packet decoder ====== */
@@ -1478,6 +1553,12 @@ static int dispatch(client *cl, const struct sio_packet *h, const sio_bin *bins)
     }
     sio_socket *s = client_socket(cl, h->nsp);
     if (!s) return -1; /* a packet for a namespace not joined: invalid state */
+    if (!s->connected) { /* its middleware is still deciding: only leaving is allowed (Node
+                            closes the session on anything else, as for a namespace not joined) */
+        if (h->type != SIO_PACKET_DISCONNECT) return -1;
+        socket_kill(s, "client namespace disconnect");
+        return 0;
+    }
     switch (h->type) {
     case SIO_PACKET_DISCONNECT:
         socket_kill(s, "client namespace disconnect");
@@ -1549,7 +1630,9 @@ static void connect_timeout(sio_loop *l, sio_timer *t)
 {
     (void)l;
     client *cl = (client *)((char *)t - offsetof(client, connect_timer));
-    if (!cl->sockets) sio__eio_close(cl->sess, "forced server close");
+    for (sio_socket *s = cl->sockets; s; s = s->next_in_client)
+        if (s->connected) return;
+    sio__eio_close(cl->sess, "forced server close"); /* a pending middleware counts for nothing (Node) */
 }
 
 /* Copies what socket.handshake needs from the session's first request: the head (re-parsed on

@@ -280,10 +280,33 @@ void sio_options_init(struct sio_options *o);
  * static buffer).
  * Example:  static const char *auth(sio_socket *s, void *ud)
  *           { return sio_json_get(sio_handshake_auth(s), "token").p ? NULL : "not authorized"; }
- * Notes: runs synchronously; Node's next() may be called later, here the answer is the return
- * value. A refused socket gets no disconnect handler: free what was attached to it before
+ * To answer later (Node's next() called from a callback, e.g. after a Redis lookup), return
+ * SIO_PENDING, keep sio_socket_id(s), and when the answer is known find the socket again with
+ * sio_find_pending() and call sio_middleware_next() on it.
+ * Notes: a refused socket gets no disconnect handler: free what was attached to it before
  * returning the message, and attach data in the last middleware when several may refuse. */
 typedef const char *(*sio_middleware_cb)(sio_socket *s, void *ud);
+
+/* What a middleware returns to decide later (see sio_middleware_cb). While it is pending the
+ * socket is in the socket table (it counts toward max_clients) but not connected: the client's
+ * packets for that namespace other than DISCONNECT close the session (Node's "invalid state"),
+ * and a session that has no connected socket when connectTimeout passes is closed. */
+extern const char sio_pending[];
+#define SIO_PENDING sio_pending
+
+/* The socket with this id whose middleware returned SIO_PENDING, or NULL when there is none any
+ * more (its session closed, or the client gave up on the namespace).
+ * Example:  sio_socket *s = sio_find_pending(srv, saved_id); if (!s) return;  // client left */
+sio_socket *sio_find_pending(sio_server *srv, const char *id);
+
+/* Ends the pending middleware of s: err NULL lets the socket go on (the next middleware runs --
+ * it may be pending too -- then the socket connects and the connection handler runs, inside
+ * this call); a message refuses it (CONNECT_ERROR {"message": err}, plus sio_reject_data() if it
+ * was called on s just before). After the call s may be freed: look it up again by id.
+ * Returns: 0, or SIO_ERR_INVAL when s is NULL or not pending (call it only after the middleware
+ * returned SIO_PENDING, never from inside the middleware itself).
+ * Example:  sio_socket_set_data(s, session); sio_middleware_next(s, NULL); */
+int sio_middleware_next(sio_socket *s, const char *err);
 
 /* Middleware helper: attaches `data` (JSON text, copied) to the CONNECT_ERROR the middleware is
  * about to cause by returning a message: the client gets {"message":…,"data":<data>}, as with

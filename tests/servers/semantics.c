@@ -15,6 +15,11 @@
  *                 {"message":"not authorized","data":{"content":"Please retry later"}}.
  *       /^\/dynamic-\d+$/  (sio_of_match) parent middleware: auth.reject truthy -> CONNECT_ERROR
  *                 "rejected by parent". Anything else -> "Invalid namespace".
+ *       "/async"  two middlewares. The first answers later (SIO_PENDING): after auth.delay ms
+ *                 (0..5000, default 0) it lets the socket go on, or with auth.verdict "refuse"
+ *                 refuses it with {"message":"refused later","data":{"content":"later"}}; if the
+ *                 client has left by then it logs {"type":"pending-gone","id":…}. The second is
+ *                 synchronous: auth.second "refuse" -> CONNECT_ERROR "refused by second".
  *     The last middleware of every namespace attaches the per-socket record (socket data) that
  *     remembers which middlewares ran ("mw"), and what onAny / onAnyOutgoing saw.
  *   - Every namespace gets the same connection handler and events (below). Nothing is emitted
@@ -739,6 +744,70 @@ static const char *mw_dynamic(sio_socket *s, void *ud)
     return note_mw(s, "dynamic-parent") < 0 ? "out of memory" : NULL;
 }
 
+/* ====== Middleware that answers later (/async) ======
+ * io.of("/async").use((socket, next) => setTimeout(() => next(verdict), socket.handshake.auth.delay))
+ * The pending decisions wait in a small table that a 10 ms interval walks. */
+#define ASYNC_MAX 256       /* decisions pending at once; more are refused at once */
+#define ASYNC_MAX_DELAY 5000 /* longest auth.delay honoured, ms */
+
+static struct async_wait {
+    char id[32];     /* the pending socket's id ("" = free slot) */
+    long long due;   /* when to answer, in ticks of ASYNC_TICK_MS */
+    int refuse;      /* 1: refuse it, 0: let it go on */
+} async_waits[ASYNC_MAX];
+static long long async_ticks; /* ticks so far */
+#define ASYNC_TICK_MS 10
+
+static const char *mw_async(sio_socket *s, void *ud)
+{
+    (void)ud;
+    sio_str auth = sio_handshake_auth(s);
+    long long delay = 0;
+    sio_str d = sio_json_get(auth, "delay");
+    if (sio_json_typeof(d) == SIO_JSON_NUMBER) delay = atoll(d.p);
+    if (delay < 0) delay = 0;
+    if (delay > ASYNC_MAX_DELAY) delay = ASYNC_MAX_DELAY;
+    for (int i = 0; i < ASYNC_MAX; i++) {
+        struct async_wait *w = &async_waits[i];
+        if (w->id[0]) continue;
+        snprintf(w->id, sizeof w->id, "%s", sio_socket_id(s));
+        w->due = async_ticks + 1 + delay / ASYNC_TICK_MS;
+        w->refuse = sio_json_str_eq(sio_json_get(auth, "verdict"), "refuse");
+        return SIO_PENDING;
+    }
+    return "too many pending";
+}
+
+static const char *mw_async_second(sio_socket *s, void *ud)
+{
+    (void)ud;
+    if (sio_json_str_eq(sio_json_get(sio_handshake_auth(s), "second"), "refuse")) return refuse(s, "refused by second");
+    return note_mw(s, "async-second") < 0 ? "out of memory" : NULL;
+}
+
+/* Every tick: answers the decisions that are due. */
+static void async_tick(void *ud)
+{
+    (void)ud;
+    async_ticks++;
+    for (int i = 0; i < ASYNC_MAX; i++) {
+        struct async_wait *w = &async_waits[i];
+        if (!w->id[0] || w->due > async_ticks) continue;
+        sio_socket *s = sio_find_pending(server, w->id);
+        if (!s) {
+            fprintf(stderr, "semantics: {\"type\":\"pending-gone\",\"id\":\"%.*s\"}\n", (int)sizeof w->id, w->id);
+        } else if (w->refuse) {
+            sio_reject_data(s, "{\"content\":\"later\"}");
+            sio_middleware_next(s, "refused later");
+        } else if (note_mw(s, "async") < 0) {
+            sio_middleware_next(s, "out of memory");
+        } else {
+            sio_middleware_next(s, NULL);
+        }
+        w->id[0] = '\0';
+    }
+}
+
 /* io.of(/^\/dynamic-\d+$/) */
 static int match_dynamic(const char *name, void *ud)
 {
@@ -799,6 +868,12 @@ int main(int argc, char **argv)
     sio_nsp *admin = sio_of(server, "/admin");
     sio_use(admin, mw_admin, NULL);
     sio_on_connection(admin, on_connection, NULL);
+
+    sio_nsp *async = sio_of(server, "/async");
+    if (!async || sio_server_every(server, ASYNC_TICK_MS, async_tick, NULL) < 0) return 1;
+    sio_use(async, mw_async, NULL);
+    sio_use(async, mw_async_second, NULL);
+    sio_on_connection(async, on_connection, NULL);
 
     sio_nsp *dyn = sio_of_match(server, match_dynamic, NULL);
     if (!root || !admin || !dyn) return 1;
