@@ -17,8 +17,8 @@ EXAMPLES = examples/conformance examples/echo examples/rooms examples/eio-echo
 UNIT_TESTS = test_json test_http test_ws test_packet
 # The chat programs (./sio-server = tutorial part 3, examples/chat-part1, examples/chat-part2) share
 # application code that is not part of the library: flags and logging, the store, static files.
-APP_SRC = app_common.c store.c static.c
-APP_HDR = app_common.h store.h static.h
+APP_SRC = app_common.c store.c static.c chat_redis.c
+APP_HDR = app_common.h store.h static.h chat_redis.h
 CHAT_EXAMPLES = examples/chat-part1 examples/chat-part2
 EXAMPLES += $(CHAT_EXAMPLES)
 UNIT_TESTS += test_store test_static

@@ -18,6 +18,14 @@
  *     never relayed or stored); each conversation keeps its last CHAT_MAX_HISTORY messages;
  *   - GET / serves the chat page from --web-dir (static.h), so a browser needs nothing else.
  *
+ * Part 4 (private-messaging.md, part IV): with --redis URL the server is one node of a cluster.
+ * The Redis adapter carries broadcasts and the "still online?" count between nodes, and the
+ * sessions and messages live in Redis under the tutorial's keys (chat_redis.h), so sio nodes and
+ * the tutorial's Node workers share users and history. The store calls then answer later: the
+ * middleware returns SIO_PENDING while it looks a session up, and the connection handler sends
+ * "users" when the messages and sessions have come back (its other handlers are registered at
+ * once, so nothing the client sends meanwhile is lost).
+ *
  * It uses only sio.h and json.h (plus this program's own store.h, static.h, app_common.h); the
  * tutorial's JavaScript stands above each handler.
  */
@@ -26,6 +34,7 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "chat_redis.h"
 #include "json.h"
 #include "sio.h"
 #include "static.h"
@@ -51,8 +60,9 @@
 /* const sessionStore = new InMemorySessionStore();
  * const messageStore = new InMemoryMessageStore();
  * (one store.h store holds both) */
-static store *chat_store;
-static int clustered;      /* --redis: this node is one of several (see on_private_message) */
+static store *chat_store;   /* the local store; NULL with --redis */
+static sio_server *chat_server; /* the server (for the Redis store's calls) */
+static int clustered;      /* --redis: this node is one of several, its stores are in Redis */
 
 /* What the middleware keeps on each socket: socket.sessionID, socket.userID, socket.username. */
 struct user {
@@ -127,6 +137,65 @@ static size_t json_compact(sio_str v, char *out)
 
 /* ====== Middleware ====== */
 
+/* The username rule: a new session for auth.username, or why there is none. */
+static const char *new_session(sio_socket *s)
+{
+    sio_str name = sio_json_get(sio_handshake_auth(s), "username");
+    if (!sio_json_truthy(name)) return "invalid username";
+    /* Stricter than the tutorial, which takes any truthy value: a bounded, printable string. */
+    if (sio_json_typeof(name) != SIO_JSON_STRING) return "invalid username: must be a string";
+    char plain[CHAT_MAX_USERNAME + 1];
+    long n = sio_json_unescape(name, plain, sizeof plain);
+    if (n < 0) return "invalid username: longer than " XSTR(CHAT_MAX_USERNAME) " bytes";
+    const char *why = username_problem((const unsigned char *)plain, (size_t)n);
+    if (why) return why;
+    if (chat_store && store_session_count(chat_store) >= CHAT_MAX_USERS) return "server full: too many users";
+
+    char new_sid[STORE_ID_LEN + 1], new_uid[STORE_ID_LEN + 1];
+    if (app_random_hex(new_sid, STORE_ID_LEN / 2) < 0 || app_random_hex(new_uid, STORE_ID_LEN / 2) < 0)
+        return "server error: no random numbers";
+    char stack[2 * CHAT_MAX_USERNAME + 16]; /* the name re-encoded exactly as JSON.stringify would */
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_strn(&w, plain, (size_t)n);
+    int rc = w.err ? -1 : set_user(s, new_sid, new_uid, w.buf, w.len);
+    sio_jw_free(&w);
+    return rc < 0 ? "server out of memory" : NULL;
+}
+
+/* A session lookup in Redis in flight: the pending socket, found again by id. */
+struct lookup {
+    char socket_id[SIO_ID_LEN + 1]; /* the socket whose middleware is pending */
+    char session_id[STORE_ID_LEN + 1]; /* the session looked up */
+};
+
+/* findSession's answer (part 4): the session, or the username rule when there is none. */
+static void on_session_found(int err, const struct chat_session *found, void *ud)
+{
+    struct lookup *lk = ud;
+    sio_socket *s = sio_find_pending(chat_server, lk->socket_id);
+    if (!s) { /* the client left while Redis was answering */
+        free(lk);
+        return;
+    }
+    const char *why = NULL;
+    if (err) {
+        /* Not the username rule: that would turn a returning user into a new one. */
+        why = "server error: the session store is unavailable";
+    } else if (found) {
+        sio_jw w;
+        char stack[2 * CHAT_MAX_USERNAME + 16];
+        sio_jw_init(&w, stack, sizeof stack);
+        sio_jw_strn(&w, found->username, found->username_len); /* Redis keeps it as a plain string */
+        if (w.err || set_user(s, lk->session_id, found->user_id, w.buf, w.len) < 0) why = "server out of memory";
+        sio_jw_free(&w);
+    } else {
+        why = new_session(s);
+    }
+    free(lk);
+    sio_middleware_next(s, why);
+}
+
 /* const randomId = () => crypto.randomBytes(8).toString("hex");
  *
  * io.use((socket, next) => {
@@ -146,43 +215,44 @@ static size_t json_compact(sio_str v, char *out)
  *   socket.userID = randomId();
  *   socket.username = username;
  *   next();
- * }); */
+ * });
+ * (part 4: sessionStore.findSession() is asynchronous: in Redis the answer comes later) */
 static const char *check_session(sio_socket *s, void *ud)
 {
     (void)ud;
-    sio_str auth = sio_handshake_auth(s);
-    sio_str sid = sio_json_get(auth, "sessionID");
+    sio_str sid = sio_json_get(sio_handshake_auth(s), "sessionID");
     if (sio_json_truthy(sid) && sio_json_typeof(sid) == SIO_JSON_STRING) { /* a non-string never matches */
         char id[STORE_ID_LEN + 1];
         long n = sio_json_unescape(sid, id, sizeof id);
-        const store_session *found = n > 0 ? store_find_session(chat_store, id, (size_t)n) : NULL;
-        if (found) {
-            if (set_user(s, found->session_id, found->user_id, found->username, found->username_len) < 0)
-                return "server out of memory";
-            return NULL;
+        if (clustered) { /* part 4: ask Redis, answer later (an id of another shape cannot exist) */
+            struct lookup *lk = n == STORE_ID_LEN && strspn(id, "0123456789abcdef") == STORE_ID_LEN ? malloc(sizeof *lk) : NULL;
+            if (lk) {
+                snprintf(lk->socket_id, sizeof lk->socket_id, "%s", sio_socket_id(s));
+                memcpy(lk->session_id, id, sizeof lk->session_id);
+                if (chat_redis_find_session(chat_server, id, on_session_found, lk) == 0) return SIO_PENDING;
+                free(lk);
+                return "server error: the session store is unavailable";
+            }
+        } else {
+            const store_session *found = n > 0 ? store_find_session(chat_store, id, (size_t)n) : NULL;
+            if (found) {
+                if (set_user(s, found->session_id, found->user_id, found->username, found->username_len) < 0)
+                    return "server out of memory";
+                return NULL;
+            }
         }
     }
-    sio_str name = sio_json_get(auth, "username");
-    if (!sio_json_truthy(name)) return "invalid username";
-    /* Stricter than the tutorial, which takes any truthy value: a bounded, printable string. */
-    if (sio_json_typeof(name) != SIO_JSON_STRING) return "invalid username: must be a string";
-    char plain[CHAT_MAX_USERNAME + 1];
-    long n = sio_json_unescape(name, plain, sizeof plain);
-    if (n < 0) return "invalid username: longer than " XSTR(CHAT_MAX_USERNAME) " bytes";
-    const char *why = username_problem((const unsigned char *)plain, (size_t)n);
-    if (why) return why;
-    if (store_session_count(chat_store) >= CHAT_MAX_USERS) return "server full: too many users";
+    return new_session(s);
+}
 
-    char new_sid[STORE_ID_LEN + 1], new_uid[STORE_ID_LEN + 1];
-    if (app_random_hex(new_sid, STORE_ID_LEN / 2) < 0 || app_random_hex(new_uid, STORE_ID_LEN / 2) < 0)
-        return "server error: no random numbers";
-    char stack[2 * CHAT_MAX_USERNAME + 16]; /* the name re-encoded exactly as JSON.stringify would */
-    sio_jw w;
-    sio_jw_init(&w, stack, sizeof stack);
-    sio_jw_strn(&w, plain, (size_t)n);
-    int rc = w.err ? -1 : set_user(s, new_sid, new_uid, w.buf, w.len);
-    sio_jw_free(&w);
-    return rc < 0 ? "server out of memory" : NULL;
+/* saveSession(), to whichever store is in use. Returns 0 or < 0. */
+static int save_session(const struct user *u, int connected)
+{
+    if (!clustered) return store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, connected);
+    char plain[CHAT_REDIS_MAX_USERNAME + 1]; /* Redis keeps the plain string, as ioredis would */
+    long n = sio_json_unescape((sio_str){u->username, u->len}, plain, sizeof plain);
+    if (n < 0) return -1;
+    return chat_redis_save_session(chat_server, u->session_id, u->user_id, plain, (size_t)n, connected);
 }
 
 /* ====== Events ====== */
@@ -245,8 +315,9 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
     }
     /* Saved first, relayed second (the JavaScript does the opposite): a message that could not be
      * stored is not relayed, so whatever a client received survives a restart. The order is
-     * invisible on the wire, because sio sends nothing before the handler returns. */
-    int rc = store_save_message(chat_store, u->user_id, to_id, compact, len);
+     * invisible on the wire, because sio sends nothing before the handler returns. In Redis the
+     * save is fire-and-forget, as in the tutorial's part 4. */
+    int rc = clustered ? 0 : store_save_message(chat_store, u->user_id, to_id, compact, len);
     if (rc < 0) {
         app_warn("dropped a message from %s to %s: the store failed (%d)", u->user_id, to_id, rc);
         free(compact);
@@ -265,6 +336,8 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
     sio_jw_end(&w);
     /* R = {to, own userID}, E = {this socket}: the recipient's tabs and the sender's other tabs. */
     if (!w.err) sio_op_emitv(sio_to(sio_socket_to(s, to_id), u->user_id), "private message", w.buf, w.len, NULL, 0);
+    if (!w.err && clustered && (rc = chat_redis_save_message(chat_server, u->user_id, to_id, w.buf, w.len)) < 0)
+        app_warn("message from %s to %s relayed but not stored: %s", u->user_id, to_id, sio_strerror(rc));
     sio_jw_free(&w);
     free(compact);
 }
@@ -298,7 +371,7 @@ static void on_user_count(size_t count, void *ud)
         char arg[STORE_ID_LEN + 3];
         snprintf(arg, sizeof arg, "\"%s\"", u->user_id);
         sio_op_emit(sio_except(sio_all(d->nsp), d->socket_id), "user disconnected", arg);
-        if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 0) < 0)
+        if (save_session(u, 0) < 0)
             app_warn("store: could not save that %s went offline", u->user_id);
     }
     free(u);
@@ -322,6 +395,108 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud)
     snprintf(d->socket_id, sizeof d->socket_id, "%s", sio_socket_id(s));
     d->u = u;
     store_tick(chat_store);
+}
+
+/* Writes one user of the "users" list: {userID, username, connected, messages: [ ... ]};
+ * username is JSON text. The messages are written by the caller between this and user_end(). */
+static void user_begin(sio_jw *w, const char *user_id, const char *username, size_t len, int connected)
+{
+    sio_jw_obj(w);
+    sio_jw_key(w, "userID");
+    sio_jw_str(w, user_id);
+    sio_jw_key(w, "username");
+    sio_jw_raw(w, username, len);
+    sio_jw_key(w, "connected");
+    sio_jw_bool(w, connected);
+    sio_jw_key(w, "messages");
+    sio_jw_arr(w);
+}
+
+static void user_end(sio_jw *w)
+{
+    sio_jw_end(w);
+    sio_jw_end(w);
+}
+
+/* socket.emit("users", users) from the local store. The store keeps messages grouped by
+ * conversation already, so messagesPerUser.get(X) is store_conversation(me, X): the messages
+ * between me and X, oldest first. */
+static void send_users_local(sio_socket *s, const struct user *u)
+{
+    char stack[4096];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_arr(&w);
+    for (size_t i = 0; i < store_session_count(chat_store); i++) {
+        const store_session *o = store_session_at(chat_store, i);
+        user_begin(&w, o->user_id, o->username, o->username_len, o->connected);
+        store_message *const *msgs;
+        size_t n = store_conversation(chat_store, u->user_id, o->user_id, &msgs);
+        for (size_t k = 0; k < n; k++) write_message(&w, msgs[k]);
+        user_end(&w);
+    }
+    sio_jw_end(&w);
+    if (!w.err) sio_emitv(s, "users", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+}
+
+/* socket.broadcast.emit("user connected", {userID, username, connected: true, messages: []}) */
+static void announce(sio_socket *s, const struct user *u)
+{
+    char stack[512];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    user_begin(&w, u->user_id, u->username, u->len, 1);
+    user_end(&w);
+    if (!w.err) sio_op_emitv(sio_broadcast(s), "user connected", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+}
+
+/* The socket waiting for its "users" from Redis (part 4), found again by id. */
+struct welcome {
+    sio_nsp *nsp;                   /* its namespace */
+    char socket_id[SIO_ID_LEN + 1]; /* its id */
+};
+
+/* The messages and the sessions are in (part 4): "users", then "user connected". A socket that
+ * left meanwhile gets nothing, and nobody hears that it connected (its disconnect was told
+ * already). If Redis could not answer, the list holds the user alone. */
+static void on_loaded(int err, const struct chat_load *ld, void *ud)
+{
+    struct welcome *wl = ud;
+    sio_socket *s = sio_find_socket(wl->nsp, wl->socket_id, strlen(wl->socket_id));
+    free(wl);
+    if (!s) return;
+    struct user *u = user_of(s);
+    char stack[4096];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_arr(&w);
+    int self = 0;
+    for (size_t i = 0; ld && i < ld->nsessions; i++) {
+        const struct chat_session *o = &ld->sessions[i];
+        char name[2 * CHAT_REDIS_MAX_USERNAME + 16]; /* as JSON; a stored name can be longer than ours */
+        sio_jw nw;
+        sio_jw_init(&nw, name, sizeof name);
+        sio_jw_strn(&nw, o->username, o->username_len);
+        if (!nw.err) {
+            user_begin(&w, o->user_id, nw.buf, nw.len, o->connected);
+            for (size_t k = o->first_msg; k != CHAT_REDIS_NONE; k = ld->msgs[k].next)
+                sio_jw_raw(&w, ld->msgs[k].json, ld->msgs[k].len);
+            user_end(&w);
+            self |= !strcmp(o->user_id, u->user_id);
+        }
+        sio_jw_free(&nw);
+    }
+    if (!self) { /* Redis failed, or the session expired in between: the user at least */
+        user_begin(&w, u->user_id, u->username, u->len, 1);
+        user_end(&w);
+    }
+    sio_jw_end(&w);
+    if (err) app_warn("users for %s: the store could not answer (%s)", u->user_id, sio_strerror(err));
+    if (!w.err) sio_emitv(s, "users", w.buf, w.len, NULL, 0);
+    sio_jw_free(&w);
+    announce(s, u);
 }
 
 /* io.on("connection", (socket) => {
@@ -365,7 +540,11 @@ static void on_connection(sio_socket *s, void *ud)
     struct user *u = user_of(s);
     sio_socket_on_disconnect(s, on_disconnect, NULL);
     store_tick(chat_store);
-    if (store_save_session(chat_store, u->session_id, u->user_id, u->username, u->len, 1) < 0) {
+    int saved = save_session(u, 1);
+    if (saved < 0 && clustered) {
+        /* Redis is away: the tutorial's saves are fire-and-forget; the node keeps serving. */
+        app_warn("store: could not save the session of %s in Redis", u->user_id);
+    } else if (saved < 0) {
         /* A user whose session cannot be stored would lose it at the next restart: refuse now;
          * the client reconnects and tries again. */
         app_warn("store: could not save the session of %s: disconnecting %s", u->user_id, sio_socket_id(s));
@@ -375,7 +554,7 @@ static void on_connection(sio_socket *s, void *ud)
         return;
     }
 
-    char stack[4096];
+    char stack[256];
     sio_jw w;
     sio_jw_init(&w, stack, sizeof stack);
     sio_jw_obj(&w);
@@ -388,49 +567,20 @@ static void on_connection(sio_socket *s, void *ud)
     sio_jw_free(&w);
 
     sio_join(s, u->user_id);
-
-    /* The store keeps messages grouped by conversation already, so messagesPerUser.get(X) is
-     * store_conversation(me, X): the messages between me and X, oldest first. */
-    sio_jw_init(&w, stack, sizeof stack);
-    sio_jw_arr(&w);
-    for (size_t i = 0; i < store_session_count(chat_store); i++) {
-        const store_session *o = store_session_at(chat_store, i);
-        sio_jw_obj(&w);
-        sio_jw_key(&w, "userID");
-        sio_jw_str(&w, o->user_id);
-        sio_jw_key(&w, "username");
-        sio_jw_raw(&w, o->username, o->username_len);
-        sio_jw_key(&w, "connected");
-        sio_jw_bool(&w, o->connected);
-        sio_jw_key(&w, "messages");
-        sio_jw_arr(&w);
-        store_message *const *msgs;
-        size_t n = store_conversation(chat_store, u->user_id, o->user_id, &msgs);
-        for (size_t k = 0; k < n; k++) write_message(&w, msgs[k]);
-        sio_jw_end(&w);
-        sio_jw_end(&w);
-    }
-    sio_jw_end(&w);
-    if (!w.err) sio_emitv(s, "users", w.buf, w.len, NULL, 0);
-    sio_jw_free(&w);
-
-    sio_jw_init(&w, stack, sizeof stack);
-    sio_jw_obj(&w);
-    sio_jw_key(&w, "userID");
-    sio_jw_str(&w, u->user_id);
-    sio_jw_key(&w, "username");
-    sio_jw_raw(&w, u->username, u->len);
-    sio_jw_key(&w, "connected");
-    sio_jw_bool(&w, 1);
-    sio_jw_key(&w, "messages");
-    sio_jw_arr(&w);
-    sio_jw_end(&w);
-    sio_jw_end(&w);
-    if (!w.err) sio_op_emitv(sio_broadcast(s), "user connected", w.buf, w.len, NULL, 0);
-    sio_jw_free(&w);
-
     sio_socket_on(s, "private message", on_private_message, NULL);
     app_log("connect %s userID=%s username=%.*s", sio_socket_id(s), u->user_id, (int)u->len, u->username);
+
+    if (!clustered) {
+        send_users_local(s, u);
+        announce(s, u);
+        return;
+    }
+    struct welcome *wl = malloc(sizeof *wl);
+    if (!wl) return;
+    wl->nsp = sio_socket_nsp(s);
+    snprintf(wl->socket_id, sizeof wl->socket_id, "%s", sio_socket_id(s));
+    int rc = chat_redis_load(chat_server, u->user_id, on_loaded, wl);
+    if (rc < 0) on_loaded(rc, NULL, wl); /* Redis is down: the user alone, at once */
 }
 
 /* ====== Main ====== */
@@ -465,14 +615,17 @@ int main(int argc, char **argv)
                                    [APP_FSYNC_NO] = STORE_FSYNC_NO};
     struct store_options so = {cfg.store_memory ? NULL : cfg.data_dir, policies[cfg.appendfsync], CHAT_MAX_HISTORY,
                                store_warning};
-    chat_store = store_open(&so, err);
-    if (!chat_store) {
+    clustered = cfg.redis_url != NULL;
+    chat_store = clustered ? NULL : store_open(&so, err);
+    if (!chat_store && !clustered) {
         app_warn("%s", err);
         return 1;
     }
     struct store_stats stats;
     store_stats(chat_store, &stats);
-    if (store_is_durable(chat_store))
+    if (clustered)
+        fprintf(stderr, "store: Redis (session:<sessionID>, messages:<userID>; --store and --data-dir are not used)\n");
+    else if (store_is_durable(chat_store))
         fprintf(stderr, "store: %s/%s: %zu sessions, %zu messages (%llu bytes)\n", cfg.data_dir, STORE_FILE,
                 stats.sessions, stats.messages, (unsigned long long)stats.file_bytes);
     else
@@ -493,8 +646,8 @@ int main(int argc, char **argv)
         store_close(chat_store);
         return 1;
     }
-    sio_server_every(server, 1000, every_second, chat_store);
-    clustered = cfg.redis_url != NULL;
+    chat_server = server;
+    if (chat_store) sio_server_every(server, 1000, every_second, chat_store);
     sio_nsp *io = sio_of(server, "/");
     sio_use(io, check_session, NULL);
     sio_on_connection(io, on_connection, NULL);

@@ -2291,6 +2291,41 @@ int sio_redis_adapter(sio_server *srv, const char *url)
     return 0;
 }
 
+/* One sio_redis_command() in flight: the application's callback and its data. */
+struct app_cmd {
+    sio_redis_cb cb; /* the application's callback */
+    void *ud;        /* its data */
+};
+
+/* Hands a reply (or its loss) to the application's callback. */
+static void app_cmd_reply(sio_redis *r, const struct sio_resp_tok *reply, int ntok, void *ud)
+{
+    (void)r;
+    struct app_cmd c = *(struct app_cmd *)ud;
+    free(ud);
+    c.cb(reply ? 0 : SIO_ERR_CLOSED, reply, reply ? ntok : 0, c.ud);
+}
+
+int sio_redis_command(sio_server *srv, int argc, const char *const *argv, const size_t *lens, sio_redis_cb cb,
+                      void *ud)
+{
+    if (!srv || !srv->ad || argc < 1 || !argv) return SIO_ERR_INVAL;
+    struct app_cmd *c = NULL;
+    if (cb) {
+        c = malloc(sizeof *c);
+        if (!c) return SIO_ERR_NOMEM;
+        c->cb = cb;
+        c->ud = ud;
+    }
+    int rc = sio__redis_command(srv->ad->pub, argc, argv, lens, cb ? app_cmd_reply : NULL, c);
+    if (rc == 0) return 0;
+    free(c);
+    return rc == SIO_REDIS_ERR_DOWN    ? SIO_ERR_CLOSED
+           : rc == SIO_REDIS_ERR_LIMIT ? SIO_ERR_LIMIT
+           : rc == SIO_REDIS_ERR_NOMEM ? SIO_ERR_NOMEM
+                                       : SIO_ERR_INVAL;
+}
+
 static void adapter_free(struct adapter *ad)
 {
     if (!ad) return;

@@ -722,6 +722,27 @@ int sio_redis_adapter(sio_server *srv, const char *url);
 typedef void (*sio_count_cb)(size_t count, void *ud);
 int sio_op_count_cluster(sio_op op, sio_count_cb cb, void *ud);
 
+/* ====== Redis commands of the application's own ======
+ * With an adapter set, the application can send its own commands over the adapter's command
+ * connection (the tutorial's part 4 keeps its session and message stores in the same Redis).
+ * Replies are RESP2 tokens (resp.h: include it to read them; the first token is the whole
+ * reply). Commands go out in the order given and are answered in that order, so a MULTI ... EXEC
+ * issued in one go stays one transaction. */
+struct sio_resp_tok;
+/* err 0: reply[0..ntok) is the reply (an error reply is a SIO_RESP_ERROR token), valid until the
+ * callback returns. err SIO_ERR_CLOSED: the connection was lost (or the server is being freed)
+ * before the reply came: reply NULL, ntok 0. Runs exactly once, from the loop. */
+typedef void (*sio_redis_cb)(int err, const struct sio_resp_tok *reply, int ntok, void *ud);
+/* Queues a command: argument i is argv[i][0..lens[i]) (binary-safe; lens NULL for C strings).
+ * cb may be NULL (fire and forget).
+ * Returns: 0 (cb will run once), or SIO_ERR_INVAL (no sio_redis_adapter(), argc < 1),
+ * SIO_ERR_CLOSED (Redis is down: nothing is queued while it is away), SIO_ERR_LIMIT or
+ * SIO_ERR_NOMEM; then cb never runs.
+ * Example:  const char *argv[] = {"HMGET", key, "userID", "username"};
+ *           sio_redis_command(srv, 4, argv, NULL, on_session, ctx); */
+int sio_redis_command(sio_server *srv, int argc, const char *const *argv, const size_t *lens, sio_redis_cb cb,
+                      void *ud);
+
 /* ====== Rooms: queries ====== */
 
 /* Returns: the number of sockets in `room` of the namespace (a socket id counts as a room of

@@ -9,148 +9,16 @@
 // The clients are the stock socket.io-client, websocket transport only (no sticky sessions here).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { ROOT, SIO_SERVER, startServer, stopServer, until } from './helpers.mjs';
-import { chatClient, connect, waitEvent, freePort, tempDir, rmTemp, HEX16 } from './chatlib.mjs';
+import { ROOT, startServer, until } from './helpers.mjs';
+import { chatClient, connect, waitEvent, freePort } from './chatlib.mjs';
+import { SKIP, WS, sleep, redisCmd, startRedis, clusterReady, chatUser, sioNode, teardown } from './redislib.mjs';
 
 const TIMEOUT = { timeout: 120000 };
-const WS = { transports: ['websocket'] };
 const PEER_DIR = path.join(ROOT, 'tests', 'redis-peer');
 const PEER = path.join(PEER_DIR, 'node-peer.js');
-
-function findRedis() {
-  if (process.env.REDIS_SERVER) return process.env.REDIS_SERVER;
-  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-const REDIS_SERVER = findRedis();
-if (!REDIS_SERVER) {
-  console.log([
-    '',
-    '#####################################################################',
-    '### SKIPPED: Redis cluster tests (redis-server is not installed;   ###',
-    '### as root, tests/deps.sh installs it with apt-get)               ###',
-    '#####################################################################',
-    '',
-  ].join('\n'));
-}
-const SKIP = !REDIS_SERVER && 'SKIPPED: redis-server is not installed';
-
-// Everything this file spawns, killed on exit if a test failed before stopping it.
-const children = new Set();
-process.on('exit', () => { for (const p of children) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- a minimal RESP2 client: one command per connection ----
-
-function respEncode(args) {
-  const parts = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-}
-
-// Parses one reply at buf[i]; returns [value, next] or null when incomplete.
-function respParse(buf, i = 0) {
-  if (i >= buf.length) return null;
-  const eol = buf.indexOf('\r\n', i);
-  if (eol < 0) return null;
-  const line = buf.toString('latin1', i + 1, eol);
-  switch (buf[i]) {
-    case 0x2b: return [line, eol + 2]; // +
-    case 0x2d: return [new Error(line), eol + 2]; // -
-    case 0x3a: return [Number(line), eol + 2]; // :
-    case 0x24: { // $
-      const n = Number(line);
-      if (n < 0) return [null, eol + 2];
-      if (buf.length < eol + 2 + n + 2) return null;
-      return [buf.subarray(eol + 2, eol + 2 + n).toString('latin1'), eol + 2 + n + 2];
-    }
-    case 0x2a: { // *
-      const n = Number(line);
-      let j = eol + 2;
-      const out = [];
-      for (let k = 0; k < n; k++) {
-        const r = respParse(buf, j);
-        if (!r) return null;
-        out.push(r[0]);
-        j = r[1];
-      }
-      return [out, j];
-    }
-    default: throw new Error(`bad RESP from redis: ${buf.toString('latin1')}`);
-  }
-}
-
-function redisCmd(port, ...args) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`redis ${args[0]}: timeout`)); }, 3000);
-    sock.on('connect', () => sock.write(respEncode(args)));
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      const r = respParse(buf);
-      if (!r) return;
-      clearTimeout(timer);
-      sock.destroy();
-      if (r[0] instanceof Error) reject(r[0]); else resolve(r[0]);
-    });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-// Starts redis-server on `port` (loopback, no persistence); resolves once it answers PING.
-async function startRedis(port) {
-  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  let out = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => { children.delete(proc); resolve(code ?? sig); }));
-  await until(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited: ${out}`);
-    return (await redisCmd(port, 'PING').catch(() => null)) === 'PONG';
-  }, 10000, `redis-server on port ${port}`);
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    proc,
-    output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
-}
-
-// Resolves once `n` nodes are subscribed: n subscribers of the request channel, n clients with
-// a pattern subscription.
-async function clusterReady(port, n, timeoutMs = 20000) {
-  let last = 'no answer';
-  try {
-    await until(async () => {
-      try {
-        const [, subs] = await redisCmd(port, 'PUBSUB', 'NUMSUB', 'socket.io-request#/#');
-        // PUBSUB NUMPAT counts unique patterns (every node has the same one): count the clients.
-        const list = await redisCmd(port, 'CLIENT', 'LIST');
-        const pats = list.split('\n').filter((l) => / psub=[1-9]/.test(l)).length;
-        last = `NUMSUB ${subs}, clients with a pattern ${pats}`;
-        return subs === n && pats === n;
-      } catch (e) { last = String(e.message); return false; }
-    }, timeoutMs);
-  } catch {
-    throw new Error(`timeout waiting for ${n} nodes subscribed on redis port ${port} (last: ${last})`);
-  }
-}
 
 // ---- a minimal msgpack encoder (notepack.io's choices for what the tests send) ----
 
@@ -190,17 +58,6 @@ function mp(v) {
 const bcast = (uid, data, opts = {}) =>
   mp([uid, { type: 2, data, nsp: '/' }, { rooms: [], except: [], flags: {}, ...opts }]);
 
-// ---- chat helpers ----
-
-// A chat user (the tutorial's front-end) on websocket; resolves once it has its session and users.
-async function chatUser(url, auth) {
-  const c = chatClient(url, auth, WS);
-  await connect(c.socket);
-  await waitEvent(c, 'users', () => true, 10000);
-  assert.match(c.userID, HEX16);
-  return c;
-}
-
 // Sends private messages from `from` to userID `to` (a new content each try, every 300 ms) until
 // `rcpt` receives one of them: cross-node delivery after a (re)subscription, which Pub/Sub gives
 // no way to observe directly. Resolves with the delivered message.
@@ -232,22 +89,6 @@ async function sendAndExpect(from, to, rcpts, content, timeoutMs = 5000) {
   }
 }
 
-const sioNode = (redisUrl, extra = []) =>
-  startServer(SIO_SERVER, ['--store', 'memory', '--redis', redisUrl, ...extra], { timeoutMs: 15000 });
-
-// Stops everything a test started: clients, then servers (each must exit 0 by itself on SIGTERM),
-// then redis-server.
-async function teardown(st) {
-  for (const c of st.clients ?? []) c.socket?.disconnect?.();
-  const errors = [];
-  for (const s of st.servers ?? []) {
-    try { await stopServer(s); } catch (e) { errors.push(e); } // throws if it had died by itself
-  }
-  for (const r of st.redis ?? []) await r.stop('SIGKILL');
-  for (const d of st.dirs ?? []) rmTemp(d);
-  if (errors.length) throw errors[0];
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe('two sio nodes through Redis: the chat across nodes', { ...TIMEOUT, skip: SKIP }, () => {
@@ -258,22 +99,15 @@ describe('two sio nodes through Redis: the chat across nodes', { ...TIMEOUT, ski
   it('cross-node broadcasts, private messages by userID, a user on both nodes, the cluster-wide last-tab check', async () => {
     redis = await startRedis(await freePort());
     st.redis.push(redis);
-    // Node A must know bob's session for bob's second tab there, and the stores are per node (no
-    // Redis store yet): B's file store is written first (appendfsync always) and copied for A.
-    const dirA = tempDir('sio-redis-a-');
-    const dirB = tempDir('sio-redis-b-');
-    st.dirs.push(dirA, dirB);
-    const fileArgs = (dir) => ['--store', 'file', '--data-dir', dir, '--appendfsync', 'always', '--redis', redis.url];
-    B = await startServer(SIO_SERVER, fileArgs(dirB), { timeoutMs: 15000 });
+    // Both nodes keep sessions and messages in Redis (the tutorial's part 4), so a session made
+    // on B is known on A.
+    B = await sioNode(redis.url);
     st.servers.push(B);
-    bob1 = await chatUser(B.url, { username: 'bob' });
-    st.clients.push(bob1);
-    const aofB = path.join(dirB, 'chat.aof');
-    await until(() => fs.existsSync(aofB) && fs.readFileSync(aofB, 'latin1').includes(bob1.sessionID), 5000, "bob's session in B's store");
-    fs.copyFileSync(aofB, path.join(dirA, 'chat.aof'));
-    A = await startServer(SIO_SERVER, fileArgs(dirA), { timeoutMs: 15000 });
+    A = await sioNode(redis.url);
     st.servers.push(A);
     await clusterReady(redis.port, 2);
+    bob1 = await chatUser(B.url, { username: 'bob' });
+    st.clients.push(bob1);
 
     // alice on A: bob on B hears "user connected" (socket.broadcast from A, through Redis).
     alice = await chatUser(A.url, { username: 'alice' });
