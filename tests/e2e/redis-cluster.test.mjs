@@ -14,7 +14,7 @@ import path from 'node:path';
 import { io } from 'socket.io-client';
 import { ROOT, startServer, until } from './helpers.mjs';
 import { chatClient, connect, waitEvent, freePort } from './chatlib.mjs';
-import { SKIP, WS, sleep, redisCmd, startRedis, clusterReady, chatUser, sioNode, teardown } from './redislib.mjs';
+import { SKIP, WS, sleep, redisCmd, startRedis, clusterReady, chatUser, sioNode, teardown, sendUntilDelivered } from './redislib.mjs';
 
 const TIMEOUT = { timeout: 120000 };
 const PEER_DIR = path.join(ROOT, 'tests', 'redis-peer');
@@ -57,28 +57,6 @@ function mp(v) {
 // A broadcast as @socket.io/redis-adapter publishes it: [uid, packet, opts].
 const bcast = (uid, data, opts = {}) =>
   mp([uid, { type: 2, data, nsp: '/' }, { rooms: [], except: [], flags: {}, ...opts }]);
-
-// Sends private messages from `from` to userID `to` (a new content each try, every 300 ms) until
-// `rcpt` receives one of them: cross-node delivery after a (re)subscription, which Pub/Sub gives
-// no way to observe directly. Resolves with the delivered message.
-async function sendUntilDelivered(from, to, rcpt, tag, timeoutMs = 15000) {
-  const sent = new Set();
-  let n = 0;
-  let hit;
-  const end = Date.now() + timeoutMs;
-  while (!hit) {
-    if (Date.now() > end) throw new Error(`${tag}: no message from ${from.name} reached ${rcpt.name} in ${timeoutMs} ms`);
-    const content = `${tag} #${n++}`;
-    sent.add(content);
-    from.socket.emit('private message', { content, to });
-    const stop = Date.now() + 300;
-    while (!hit && Date.now() < stop) {
-      hit = rcpt.received('private message').find((m) => sent.has(m.content));
-      if (!hit) await sleep(10);
-    }
-  }
-  return hit;
-}
 
 // Sends one private message and waits for it at every client of `rcpts`.
 async function sendAndExpect(from, to, rcpts, content, timeoutMs = 5000) {

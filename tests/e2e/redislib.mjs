@@ -152,6 +152,28 @@ export async function chatUser(url, auth) {
   return c;
 }
 
+// Sends private messages from `from` to userID `to` (a new content each try, every 300 ms) until
+// `rcpt` receives one of them: cross-node delivery after a (re)subscription, which Pub/Sub gives
+// no way to observe directly. Resolves with the delivered message.
+export async function sendUntilDelivered(from, to, rcpt, tag, timeoutMs = 15000) {
+  const sent = new Set();
+  let n = 0;
+  let hit;
+  const end = Date.now() + timeoutMs;
+  while (!hit) {
+    if (Date.now() > end) throw new Error(`${tag}: no message from ${from.name} reached ${rcpt.name} in ${timeoutMs} ms`);
+    const content = `${tag} #${n++}`;
+    sent.add(content);
+    from.socket.emit('private message', { content, to });
+    const stop = Date.now() + 300;
+    while (!hit && Date.now() < stop) {
+      hit = rcpt.received('private message').find((m) => sent.has(m.content));
+      if (!hit) await sleep(10);
+    }
+  }
+  return hit;
+}
+
 export const sioNode = (redisUrl, extra = []) =>
   startServer(SIO_SERVER, ['--store', 'memory', '--redis', redisUrl, ...extra], { timeoutMs: 15000 });
 
