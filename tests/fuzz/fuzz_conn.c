@@ -5,7 +5,8 @@
  *
  * One server is created for the whole run (chat-like handlers: a middleware that wants
  * auth.username, the private-message relay, rooms, acks both ways, binary echo, broadcasts, a
- * second namespace, dynamic namespaces, a bare Engine.IO endpoint, a plain-HTTP handler) with
+ * second namespace whose middleware answers later when auth.later is set (SIO_PENDING, decided
+ * on a timer tick), dynamic namespaces, a bare Engine.IO endpoint, a plain-HTTP handler) with
  * timers of a few milliseconds. For each input:
  *   1. an "observer" client connects over WebSocket and joins "/" (so broadcasts and private
  *      messages have someone to reach);
@@ -332,6 +333,44 @@ static void on_other_connection(sio_socket *s, void *ud)
     register_handlers(s);
 }
 
+/* "/admin": with auth.later the middleware answers on a later timer tick (SIO_PENDING): it lets
+ * the socket in, or refuses it (with data) when auth.later is "no"; the client may be gone by
+ * then. */
+#define MAX_LATER 8 /* decisions pending at once; more are refused at once */
+static struct later {
+    char id[SIO_ID_LEN + 1]; /* the pending socket ("" = free) */
+    int refuse;              /* the decision */
+} laters[MAX_LATER];
+
+static const char *mw_later(sio_socket *s, void *ud)
+{
+    (void)ud;
+    sio_str later = sio_json_get(sio_handshake_auth(s), "later");
+    if (!sio_json_truthy(later)) return NULL;
+    for (int i = 0; i < MAX_LATER; i++) {
+        if (laters[i].id[0]) continue;
+        memcpy(laters[i].id, sio_socket_id(s), sizeof laters[i].id);
+        laters[i].refuse = sio_json_str_eq(later, "no");
+        CHECK(sio_middleware_next(s, NULL) == SIO_ERR_INVAL); /* not pending until it returns */
+        return SIO_PENDING;
+    }
+    return "too many pending";
+}
+
+static void later_tick(void *ud)
+{
+    (void)ud;
+    for (int i = 0; i < MAX_LATER; i++) {
+        if (!laters[i].id[0]) continue;
+        sio_socket *s = sio_find_pending(srv, laters[i].id);
+        laters[i].id[0] = '\0';
+        if (!s) continue; /* its client left meanwhile */
+        CHECK(!sio_socket_connected(s));
+        if (laters[i].refuse) sio_reject_data(s, "{\"later\":true}");
+        CHECK(sio_middleware_next(s, laters[i].refuse ? "refused later" : NULL) == 0);
+    }
+}
+
 static const char *mw_dynamic(sio_socket *s, void *ud)
 {
     (void)ud;
@@ -429,7 +468,11 @@ static void server_up(void)
     sio_nsp *root = sio_of(srv, "/");
     sio_use(root, mw_username, NULL);
     sio_on_connection(root, on_connection, NULL);
-    sio_on_connection(sio_of(srv, "/admin"), on_other_connection, NULL);
+    sio_nsp *admin = sio_of(srv, "/admin");
+    CHECK(admin != NULL);
+    sio_use(admin, mw_later, NULL);
+    sio_on_connection(admin, on_other_connection, NULL);
+    CHECK(sio_server_every(srv, 3, later_tick, NULL) == 0);
     sio_nsp *dyn = sio_of_match(srv, match_dynamic, NULL);
     CHECK(dyn != NULL);
     sio_use(dyn, mw_dynamic, NULL);
