@@ -315,6 +315,21 @@ test-e2e: tests/redis-peer/node_modules/.installed
 test-e2e-asan: tests/redis-peer/node_modules/.installed
 # ---- redis-e2e (end) ----
 
+# ---- nginx (begin) ----
+# Issue 7, sticky sessions: options.sid_prefix (./sio-server --sid-prefix) marks a node's Engine.IO
+# sids, so that nginx can route polling requests by sid (examples/nginx/*.conf, README).
+#   test_sid_prefix             in test-unit (ASan+UBSan): sio_server_new() refuses bad prefixes;
+#                               every sid a server makes begins with its prefix
+#   tests/e2e/nginx.test.mjs    in test-e2e and test-e2e-asan: the example configurations with a
+#                               real nginx, redis-server and 2 or 3 nodes (SKIPPED, loudly, without
+#                               nginx or redis-server; tests/deps.sh installs them as root)
+UNIT_TESTS += test_sid_prefix
+
+build/asan/test_sid_prefix: tests/test_sid_prefix.c tests/test.h $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p build/asan
+	$(CC) $(CPPFLAGS) $(SANFLAGS) -o $@ tests/test_sid_prefix.c $(LIB_SRC) -lm
+# ---- nginx (end) ----
+
 # ---- Tests ----
 export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1

@@ -59,7 +59,10 @@ static void usage(const struct app_config *c, FILE *f)
     fprintf(f,
             "  --quiet                    no log line per connection\n"
             "  --redis URL                join a cluster through Redis (redis://[:password@]host[:port][/db])\n"
-            "  --help, --version\n");
+            "  --sid-prefix STR           begin every Engine.IO session id with STR (up to %d of A-Z a-z 0-9 - _),\n"
+            "                             so a proxy can route polling requests by sid (examples/nginx/)\n"
+            "  --help, --version\n",
+            SIO_MAX_SID_PREFIX);
 }
 
 /* Parses a whole decimal string in [min, max] into *out; returns 0 or -1. */
@@ -130,6 +133,11 @@ void app_parse_args(struct app_config *c, int argc, char **argv)
         } else if (!strcmp(a, "--redis")) {
             if (!val) die_usage(c, "%s needs a URL such as redis://127.0.0.1:6379", a);
             c->redis_url = argv[++i];
+        } else if (!strcmp(a, "--sid-prefix")) {
+            if (!val || strlen(val) > SIO_MAX_SID_PREFIX ||
+                strspn(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(val))
+                die_usage(c, "%s needs a short string of A-Z a-z 0-9 - _", a);
+            o->sid_prefix = argv[++i];
         } else if (!strcmp(a, "--max-clients")) {
             if (parse_num(val, 1, 1 << 24, &v) < 0) die_usage(c, "%s needs a positive number", a);
             i++;

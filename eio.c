@@ -363,6 +363,8 @@ struct eio_engine {
     int lfd;                     /* listening socket, -1 if none */
     int port;                    /* port bound */
     int spare_fd;                /* a reserved descriptor, given up to shed a connection at EMFILE */
+    char sid_prefix[SIO_MAX_SID_PREFIX + 1]; /* options.sid_prefix: the first characters of every sid */
+    size_t sid_prefix_len;       /* its length, 0..SIO_MAX_SID_PREFIX */
     eio_idtab sessions;          /* sessions by sid */
     eio_conn *conns;             /* all connections */
     size_t nconns;               /* number of connections */
@@ -392,10 +394,26 @@ static int ws_first_protocol(sio_str v, char *out, size_t cap);
 
 /* ====== Engine lifecycle ====== */
 
+/* A prefix keeps at least 72 of an id's 120 random bits. */
+_Static_assert(SIO_MAX_SID_PREFIX >= 0 && SIO_MAX_SID_PREFIX <= 8, "SIO_MAX_SID_PREFIX must be 0..8");
+
+/* Returns 1 when p (NULL = none) is a valid options.sid_prefix: at most SIO_MAX_SID_PREFIX
+ * characters, each from the ids' base64url alphabet, so that the id stays URL-safe. */
+static int sid_prefix_ok(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    return n <= SIO_MAX_SID_PREFIX && strspn(p ? p : "", b64url) == n;
+}
+
 eio_engine *sio__engine_new(sio_loop *loop, const struct sio_options *o)
 {
+    if (!sid_prefix_ok(o->sid_prefix)) return NULL;
     eio_engine *e = calloc(1, sizeof *e);
     if (!e) return NULL;
+    if (o->sid_prefix) {
+        e->sid_prefix_len = strlen(o->sid_prefix);
+        memcpy(e->sid_prefix, o->sid_prefix, e->sid_prefix_len);
+    }
     e->loop = loop;
     e->request_ms = (uint64_t)(o->http_request_timeout > 0 ? o->http_request_timeout : SIO_HTTP_REQUEST_MS_DEFAULT);
     e->keepalive_ms = (uint64_t)(o->http_keepalive_timeout > 0 ? o->http_keepalive_timeout : SIO_HTTP_KEEPALIVE_MS_DEFAULT);
@@ -1063,8 +1081,10 @@ static eio_session *sess_new(eio_engine *e, const eio_endpoint *ep, int transpor
     if (!s) return NULL;
     s->ep = ep;
     s->transport = (uint8_t)transport;
-    do sio__new_id(s->sid);
-    while (sio__idtab_get(&e->sessions, s->sid, SIO_ID_LEN));
+    do { /* options.sid_prefix replaces the first characters: a balancer routes by them */
+        sio__new_id(s->sid);
+        memcpy(s->sid, e->sid_prefix, e->sid_prefix_len);
+    } while (sio__idtab_get(&e->sessions, s->sid, SIO_ID_LEN));
     if (sio__idtab_put(&e->sessions, s) < 0) {
         free(s);
         return NULL;

@@ -118,8 +118,8 @@ struct eio_callbacks {
 };
 
 /* Creates the engine on `loop`. From `o` it takes what is engine-wide: max_clients (sessions;
- * TCP connections are capped at twice that + 64), the HTTP timeouts and the output limits.
- * NULL on ENOMEM. */
+ * TCP connections are capped at twice that + 64), the HTTP timeouts, the output limits and
+ * sid_prefix (copied). NULL on ENOMEM or a bad sid_prefix (see struct sio_options). */
 eio_engine *sio__engine_new(sio_loop *loop, const struct sio_options *o);
 /* Serves Engine.IO on o->path (ending in '/') with these options (copied; the strings they point
  * to must outlive the engine) and callbacks. Returns 0 or SIO_ERR_INVAL (bad or duplicate path,

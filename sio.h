@@ -164,6 +164,9 @@
 #define SIO_MAX_ROOMS_DEFAULT 1024 /* default max_rooms: named rooms per socket */
 #endif
 #define SIO_ID_LEN 20 /* characters in an Engine.IO sid and a Socket.IO socket id (URL-safe base64) */
+#ifndef SIO_MAX_SID_PREFIX
+#define SIO_MAX_SID_PREFIX 4 /* most characters in options.sid_prefix (up to 8: 72 random bits left) */
+#endif
 
 /* ====== Errors ====== */
 #define SIO_OK 0             /* success */
@@ -259,12 +262,20 @@ struct sio_options {
     const char *cookie_same_site; /* "Lax" (default), "Strict", "None", or NULL for none */
     int cookie_http_only;       /* 1 (default): add HttpOnly */
     int cookie_max_age;         /* seconds; 0 = session cookie (no Max-Age) */
+    const char *sid_prefix;     /* this node's mark for a load balancer: 0..SIO_MAX_SID_PREFIX
+                                   characters of A-Z a-z 0-9 - _ that begin every Engine.IO
+                                   session id it makes (the id keeps its SIO_ID_LEN characters;
+                                   the rest stays random: 6 bits a character, 96 bits with 4), so
+                                   that a proxy can send each polling request to the node that
+                                   owns its sid= (README, examples/nginx/). Server-wide: the
+                                   sessions of every path get it (sio_eio_attach() ignores it).
+                                   Socket ids are not affected. NULL or "": none (the default) */
 };
 #define SIO_TRANSPORT_POLLING 1   /* HTTP long-polling */
 #define SIO_TRANSPORT_WEBSOCKET 2 /* WebSocket */
 
 /* Fills *o with Node's defaults (listed beside each field above): path "/socket.io/", both
- * transports, no CORS, no cookie, no allow_request hook. */
+ * transports, no CORS, no cookie, no allow_request hook, no sid prefix. */
 void sio_options_init(struct sio_options *o);
 
 /* ====== Callbacks ====== */
@@ -349,8 +360,9 @@ typedef void (*sio_ack_cb)(sio_socket *s, int err, const sio_event *reply, void 
 
 /* Creates a server with the given options (NULL = defaults); *opts is copied, the strings it
  * points to are kept. The root namespace "/" exists from the start. Free with sio_server_free().
- * Returns: the server, or NULL when out of memory, when epoll or eventfd cannot be created, or
- * when opts->path is not NULL and does not start and end with '/'.
+ * Returns: the server, or NULL when out of memory, when epoll or eventfd cannot be created,
+ * when opts->path is not NULL and does not start and end with '/', or when opts->sid_prefix is
+ * longer than SIO_MAX_SID_PREFIX or holds a character outside A-Z a-z 0-9 - _.
  * Example:  sio_server *srv = sio_server_new(NULL); */
 sio_server *sio_server_new(const struct sio_options *opts);
 
@@ -813,8 +825,8 @@ struct sio_eio_handlers {
 /* Serves bare Engine.IO on `path` (e.g. "/engine.io/"), with the per-path options of `opts`
  * (NULL = the server's): ping_interval, ping_timeout, upgrade_timeout, max_http_buffer_size,
  * transports, allow_upgrades, CORS, allow_request and cookie. The server-wide ones (max_clients,
- * HTTP timeouts, output limits) stay the server's. *opts and *h are copied; `path` and the
- * strings in opts are kept until sio_server_free(). Call before sio_server_run().
+ * HTTP timeouts, output limits, sid_prefix) stay the server's. *opts and *h are copied; `path`
+ * and the strings in opts are kept until sio_server_free(). Call before sio_server_run().
  * Returns: 0, SIO_ERR_INVAL (path or h NULL, path not starting and ending with '/', a path
  * already served, or SIO_MAX_ENDPOINTS (4, /socket.io/ included) already) or SIO_ERR_NOMEM.
  * Example:  const struct sio_eio_handlers h = {on_open, on_message, on_close};

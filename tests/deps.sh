@@ -5,7 +5,9 @@
 # and the suites that need them print a loud SKIPPED banner when they run.
 #   required: node, npm (the end-to-end tests)
 #   optional: clang (the clang -Werror build), python3-socketio & co. (the second client),
-#             chromium (the browser test), redis-server (the Redis tests)
+#             chromium (the browser test), redis-server (the Redis tests), nginx (the nginx tests;
+#             on a machine with a service manager its package also starts a system nginx on port
+#             80, which the tests do not use: they run their own, on free loopback ports)
 set -e
 need=""     # required packages missing
 want=""     # optional packages missing
@@ -17,6 +19,7 @@ command -v clang >/dev/null 2>&1 || want="$want clang"
 /usr/bin/python3 -c 'import websocket' >/dev/null 2>&1 || want="$want python3-websocket"
 [ -x /usr/bin/chromium ] || want="$want chromium"
 command -v redis-server >/dev/null 2>&1 || want="$want redis-server"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || want="$want nginx"
 
 if [ -z "$need$want" ]; then
   echo "deps: everything the tests use is installed"
