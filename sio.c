@@ -2049,6 +2049,19 @@ static void remote_join_fn(sio_socket *s, void *ud)
 
 static void remote_disconnect_fn(sio_socket *s, void *ud) { sio_disconnect(s, ud != NULL); }
 
+/* select_rooms() for an fn that changes rooms or disconnects: the selection is copied first, as
+ * sio_op_each() does (leaving the room being walked would pull it from under the walk). Out of
+ * memory, fn runs on the sockets copied so far. */
+static void select_apply(sio_nsp *nsp, const char *const *rooms, int nr, const char *const *except, int ne,
+                         void (*fn)(sio_socket *, void *), void *ud)
+{
+    struct collect c = {0};
+    select_rooms(nsp, rooms, nr, except, ne, collect_one, &c);
+    for (int i = 0; i < c.n; i++)
+        if (!c.v[i]->gone) fn(c.v[i], ud);
+    free(c.v);
+}
+
 /* ---- Another node's broadcast with acks (request 7) ---- */
 
 /* One BROADCAST with acks from another node, while a recipient here may still answer. */
@@ -2245,7 +2258,7 @@ static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload
         int nn = names_of(sio_json_get(payload, "rooms"), &names, &nb);
         if (nn > 0 && opts.p) {
             struct remote_rooms rr = {names, nn, type == 2};
-            select_rooms(nsp, rooms, nr, except, ne, remote_join_fn, &rr);
+            select_apply(nsp, rooms, nr, except, ne, remote_join_fn, &rr);
         } else { /* the legacy form: one socket id and one room */
             char sid[SIO_ID_LEN + 1], room_name[SIO_MAX_ROOM_NAME + 1];
             sio_str jsid = sio_json_get(payload, "sid"), jroom = sio_json_get(payload, "room");
@@ -2266,7 +2279,7 @@ static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload
         }
     } else if (type == 4) { /* REMOTE_DISCONNECT */
         int close = sio_json_typeof(sio_json_get(payload, "close")) == SIO_JSON_TRUE;
-        if (opts.p) select_rooms(nsp, rooms, nr, except, ne, remote_disconnect_fn, close ? (void *)1 : NULL);
+        if (opts.p) select_apply(nsp, rooms, nr, except, ne, remote_disconnect_fn, close ? (void *)1 : NULL);
     } else if (type == 7) { /* BROADCAST with acks */
         adapter_on_broadcast_ack(ad, nsp, payload, rooms, nr, except, ne, mb, nmb);
     }
