@@ -2156,7 +2156,9 @@ static void adapter_on_broadcast_ack(struct adapter *ad, sio_nsp *nsp, sio_str r
     sio_str args;
     if (packet_event(nsp, sio_json_get(req, "packet"), name, &args) < 0) return;
     if (ad->nremote >= ADAPTER_MAX_REMOTE_ACKS) {
-        if (!ad->remote_refused) adapter_log(ad->srv, "%s", "too many broadcasts with acks from other nodes at once: some are ignored (ADAPTER_MAX_REMOTE_ACKS)");
+        if (!ad->remote_refused)
+            adapter_log(ad->srv, "%s", "too many broadcasts with acks from other nodes at once: "
+                                       "some are ignored (ADAPTER_MAX_REMOTE_ACKS)");
         ad->remote_refused = 1;
         return;
     }
@@ -2210,8 +2212,8 @@ static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload
     int nmb = 0;
     if (payload.p[0] != '{') {
         size_t used = 0;
-        if (sio_msgpack_to_json((const unsigned char *)payload.p, payload.len, &used, &m, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 ||
-            used != payload.len) {
+        const unsigned char *p = (const unsigned char *)payload.p;
+        if (sio_msgpack_to_json(p, payload.len, &used, &m, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 || used != payload.len) {
             sio_jw_free(&m);
             return; /* malformed: ignored, as Node ignores it */
         }
@@ -2357,9 +2359,9 @@ static void adapter_on_response(struct adapter *ad, sio_str payload)
         sio_mp_bin mb[SIO_MAX_ATTACHMENTS]; /* an ack's binary stays a placeholder in responses */
         int nmb = 0;
         size_t used = 0;
-        if (!bcast_ack_waiting(ad->srv) ||
-            sio_msgpack_to_json((const unsigned char *)payload.p, payload.len, &used, &w, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 ||
-            used != payload.len)
+        const unsigned char *p = (const unsigned char *)payload.p;
+        if (!bcast_ack_waiting(ad->srv)) goto done; /* nothing of ours can be answered */
+        if (sio_msgpack_to_json(p, payload.len, &used, &w, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 || used != payload.len)
             goto done;
         payload = (sio_str){w.buf, w.len};
     } else if (sio_json_value_end(payload.p, payload.len, 0) < 0) {
@@ -2420,7 +2422,8 @@ static void cluster_req_timeout(sio_loop *l, sio_timer *t)
 /* The subscriber count in a PUBSUB NUMSUB reply ([channel, n]), or -1 for no reply. */
 static long numsub_of(const struct sio_resp_tok *reply, int ntok)
 {
-    return reply && ntok >= 3 && reply[0].type == SIO_RESP_ARRAY && reply[2].type == SIO_RESP_INT ? (long)reply[2].n : -1;
+    if (!reply || ntok < 3 || reply[0].type != SIO_RESP_ARRAY || reply[2].type != SIO_RESP_INT) return -1;
+    return (long)reply[2].n;
 }
 
 /* PUBSUB NUMSUB answered: every subscriber of the request channel but us will answer. */
