@@ -307,6 +307,8 @@ test-fuzz-replay-redis: build/fuzz-replay/fuzz_resp build/fuzz-replay/fuzz_msgpa
 # Node reference peer (tests/redis-peer: socket.io + @socket.io/redis-adapter, pinned in its own
 # package-lock.json) against a redis-server it starts on a free loopback port (SKIPPED, loudly,
 # without redis-server; tests/deps.sh installs it as root). The peer's packages come from npm ci.
+# tests/e2e/redis-acks.test.mjs does the same for broadcasts with acks and socketsJoin/Leave/
+# disconnectSockets, with build/semantics --redis as the sio nodes.
 tests/redis-peer/node_modules/.installed: tests/redis-peer/package.json tests/redis-peer/package-lock.json tests/node_modules/.installed
 	cd tests/redis-peer && npm ci --no-audit --no-fund
 	@touch $@

@@ -1157,18 +1157,43 @@ static void join_fn(sio_socket *s, void *ud) { sio_join(s, ud); }
 static void leave_fn(sio_socket *s, void *ud) { sio_leave(s, ud); }
 static void disconnect_fn(sio_socket *s, void *ud) { sio_disconnect(s, ud != NULL); }
 
-int sio_op_join(sio_op op, const char *room) { return sio_op_each(op, join_fn, (void *)room); }
-int sio_op_leave(sio_op op, const char *room) { return sio_op_each(op, leave_fn, (void *)room); }
-int sio_op_disconnect(sio_op op, int close_session) { return sio_op_each(op, disconnect_fn, close_session ? (void *)1 : NULL); }
+/* The Redis adapter's side of the operations below (defined with it, near the end of this file). */
+struct bcast_ack;
+static void adapter_remote_op(const sio_op *op, int type, const char *room, int close_session);
+static int adapter_publish_ack(const sio_op *op, const struct emit *em, struct bcast_ack *b, int timeout_ms);
+
+/* Each is applied here, then (unless sio_local) published for the other nodes as socketsJoin,
+ * socketsLeave and disconnectSockets are: REMOTE_JOIN (2), REMOTE_LEAVE (3), REMOTE_DISCONNECT (4). */
+int sio_op_join(sio_op op, const char *room)
+{
+    adapter_remote_op(&op, 2, room, 0);
+    return sio_op_each(op, join_fn, (void *)room);
+}
+
+int sio_op_leave(sio_op op, const char *room)
+{
+    adapter_remote_op(&op, 3, room, 0);
+    return sio_op_each(op, leave_fn, (void *)room);
+}
+
+int sio_op_disconnect(sio_op op, int close_session)
+{
+    adapter_remote_op(&op, 4, NULL, close_session);
+    return sio_op_each(op, disconnect_fn, close_session ? (void *)1 : NULL);
+}
 
 /* ---- Broadcast with acks ---- */
 
-/* One io.timeout(ms).emit(…, cb): every recipient's pending ack points here. */
+/* One io.timeout(ms).emit(…, cb): every recipient's pending ack points here. In a cluster the
+ * other nodes' counts (BROADCAST_CLIENT_COUNT) and answers (BROADCAST_ACK) arrive here too. */
 struct bcast_ack {
-    int expected;      /* recipients */
-    int received;      /* answers so far */
-    int refs;          /* pending acks still pointing here, + 1 until done */
+    int expected;      /* answers expected: local recipients, plus the other nodes' counts */
+    int received;      /* answers so far, from any node */
+    int refs;          /* pending acks and a NUMSUB query still pointing here, + 1 until done */
     int done;          /* cb has run */
+    long servers;      /* other nodes that will send a count: -1 until NUMSUB answers; 0 local only */
+    long counted;      /* other nodes whose count arrived */
+    char rid[SIO_ID_LEN + 1]; /* requestId of the cluster request, "" when local only */
     sio_jw responses;  /* "[r1,r2," so far (closed when reported) */
     sio_op_ack_cb cb;  /* the application's callback */
     void *ud;          /* its data */
@@ -1199,11 +1224,17 @@ static void bcast_ack_finish(struct bcast_ack *b, int err)
     bcast_ack_unref(b);
 }
 
+/* 1 when every answer expected so far has arrived and every other node has sent its count. */
+static int bcast_ack_complete(const struct bcast_ack *b)
+{
+    return b->servers >= 0 && b->counted >= b->servers && b->received >= b->expected;
+}
+
 static void bcast_ack_timeout(sio_loop *l, sio_timer *t)
 {
     (void)l;
     struct bcast_ack *b = (struct bcast_ack *)((char *)t - offsetof(struct bcast_ack, timer));
-    bcast_ack_finish(b, b->expected == 0 ? 0 : SIO_ERR_TIMEOUT);
+    bcast_ack_finish(b, bcast_ack_complete(b) ? 0 : SIO_ERR_TIMEOUT);
 }
 
 /* A recipient answered (err 0), or went away (SIO_ERR_CLOSED): count its first argument. */
@@ -1215,7 +1246,8 @@ static void bcast_ack_reply(sio_socket *s, int err, const sio_event *reply, void
         sio_str first = sio_arg(reply, 0);
         if (first.p) sio_jw_raw(&b->responses, first.p, first.len);
         else sio_jw_null(&b->responses);
-        if (++b->received == b->expected) bcast_ack_finish(b, 0);
+        b->received++;
+        if (bcast_ack_complete(b)) bcast_ack_finish(b, 0);
     }
     bcast_ack_unref(b);
 }
@@ -1267,9 +1299,11 @@ int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int tim
     b->srv->backs = b;
     struct bcast_ack_send x = {&em, b, id};
     select_each(&op, deliver_with_ack, &x);
+    int cluster = adapter_publish_ack(&op, &em, b, timeout_ms) == 0;
     emit_release(&em);
-    /* No recipient: report "[]" at once, from the next turn's timers (never synchronously). */
-    uint64_t when = sio__now_ms() + (b->expected ? (uint64_t)timeout_ms : 0);
+    /* No recipient and no other node to wait for: report "[]" at once, from the next turn's
+     * timers (never synchronously). */
+    uint64_t when = sio__now_ms() + (b->expected || cluster ? (uint64_t)timeout_ms : 0);
     sio__timer_set(b->srv->loop, &b->timer, when, bcast_ack_timeout);
     return b->expected;
 }
@@ -1724,13 +1758,29 @@ static void finish_dead(sio_server *srv)
  * published as msgpack [uid, {type:2, data:[event,...args], nsp}, {rooms, except, flags}];
  * a broadcast from another node is delivered here by the same room rules. Requests from other
  * nodes (SOCKETS, ALL_ROOMS, REMOTE_JOIN/LEAVE/DISCONNECT, REMOTE_FETCH, BROADCAST with ack) are
- * answered, so that a Node node's fetchSockets() across a mixed cluster completes. One connection
- * subscribes, one publishes and asks, as the Node adapter does. Pub/Sub is at-most-once: what is
- * published while Redis is away is lost, for Node nodes too. */
+ * answered, so that a Node node's fetchSockets() across a mixed cluster completes. This node asks
+ * the others in turn: SOCKETS (sio_op_count_cluster), BROADCAST with ack (sio_op_emit_with_ack:
+ * every node answers with its recipient count, then with each ack), REMOTE_JOIN/LEAVE/DISCONNECT
+ * (sio_op_join/leave/disconnect). One connection subscribes, one publishes and asks, as the Node
+ * adapter does. Pub/Sub is at-most-once: what is published while Redis is away is lost, for Node
+ * nodes too. */
 
 #define ADAPTER_KEY "socket.io"          /* channel prefix (the Node adapter's default `key`) */
 #define ADAPTER_REQUEST_TIMEOUT_MS 5000  /* requestsTimeout of the Node adapter */
 #define ADAPTER_MAX_ROOMS 1024           /* rooms/except names taken from one remote message */
+#ifndef ADAPTER_MAX_REMOTE_ACKS
+#define ADAPTER_MAX_REMOTE_ACKS 256      /* other nodes' broadcasts with acks waiting here at once */
+#endif
+#ifndef ADAPTER_MAX_ACK_MS
+#define ADAPTER_MAX_ACK_MS 600000        /* longest wait for acks asked by another node (its flags.timeout) */
+#endif
+#ifndef ADAPTER_MAX_ACK_CLIENTS
+#define ADAPTER_MAX_ACK_CLIENTS 1000000  /* acks one broadcast of ours waits for, all nodes together */
+#endif
+#ifndef ADAPTER_MAX_ACK_BYTES
+#define ADAPTER_MAX_ACK_BYTES (16 << 20) /* JSON of the answers one broadcast of ours collects */
+#endif
+#define ADAPTER_MAX_REQUEST_ID 64        /* bytes of another node's requestId (Node's are 6) */
 
 /* A cluster-wide count waiting for the other nodes' answers (sio_op_count_cluster). */
 struct cluster_req {
@@ -1753,6 +1803,8 @@ struct adapter {
     sio_redis *pub;            /* PUBLISH, PUBSUB NUMSUB */
     sio_redis *sub;            /* PSUBSCRIBE/SUBSCRIBE */
     unsigned long dropped;     /* broadcasts not published because Redis was down */
+    int nremote;               /* other nodes' broadcasts with acks still waiting here */
+    int remote_refused;        /* one was refused for ADAPTER_MAX_REMOTE_ACKS (logged once) */
 };
 
 static void adapter_log(sio_server *srv, const char *fmt, const char *arg)
@@ -1799,12 +1851,15 @@ static void adapter_nsp_add(sio_nsp *nsp)
     if (nsp->srv->ad && !nsp->match) adapter_subscribe_nsp(nsp->srv->ad, nsp);
 }
 
-/* PUBLISH channel payload (fire and forget; dropped, and counted, when Redis is down). */
-static void adapter_publish_raw(struct adapter *ad, const char *ch, size_t chlen, const void *p, size_t len)
+/* PUBLISH channel payload (fire and forget). Returns 0, or -1 when it was dropped (and counted)
+ * because Redis is down. */
+static int adapter_publish_raw(struct adapter *ad, const char *ch, size_t chlen, const void *p, size_t len)
 {
     const char *argv[3] = {"PUBLISH", ch, p};
     size_t lens[3] = {7, chlen, len};
-    if (sio__redis_command(ad->pub, 3, argv, lens, NULL, NULL) < 0) ad->dropped++;
+    if (sio__redis_command(ad->pub, 3, argv, lens, NULL, NULL) == 0) return 0;
+    ad->dropped++;
+    return -1;
 }
 
 /* Writes a list of room names as a msgpack array. */
@@ -1814,16 +1869,11 @@ static void put_rooms(sio_mpbuf *b, const char *const *rooms, int n)
     for (int i = 0; i < n; i++) sio_mp_put_str(b, rooms[i], strlen(rooms[i]));
 }
 
-/* Publishes a local broadcast for the other nodes (§1.2): the JSON packet of `em` turned into
- * msgpack, binary attachments as bin values where their placeholders were. */
-static void adapter_publish(const sio_op *op, const struct emit *em)
+/* Writes the packet of an emit as msgpack {type: 2, data: [event, ...args], nsp} (§1.2): the
+ * JSON turned into msgpack, binary attachments as bin values where their placeholders were.
+ * Returns 0, or -1 (out of memory, or args msgpack cannot carry). */
+static int put_packet(sio_mpbuf *b, const sio_nsp *nsp, const struct emit *em)
 {
-    struct adapter *ad = op->nsp->srv->ad;
-    if (!sio__redis_is_up(ad->pub)) {
-        ad->dropped++;
-        return;
-    }
-    sio_nsp *nsp = op->nsp;
     /* data = [event, ...args] as JSON text, then msgpack. */
     char stack[SIO_PKT_STACK];
     sio_jw w;
@@ -1837,31 +1887,55 @@ static void adapter_publish(const sio_op *op, const struct emit *em)
     sio_jw_bytes(&w, "]", 1);
     sio_mp_bin bins[SIO_MAX_ATTACHMENTS];
     for (int i = 0; i < em->ev.nbins; i++) bins[i] = (sio_mp_bin){em->ev.bins[i].data, em->ev.bins[i].len};
+    sio_mp_put_map(b, 3);
+    sio_mp_put_str(b, "type", 4);
+    sio_mp_put_int(b, 2);
+    sio_mp_put_str(b, "data", 4);
+    int rc = w.err ? -1 : sio_msgpack_from_json((sio_str){w.buf, w.len}, bins, em->ev.nbins, b);
+    sio_mp_put_str(b, "nsp", 3);
+    sio_mp_put_str(b, nsp->name, nsp->name_len);
+    sio_jw_free(&w);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Writes a broadcast's options {rooms, except, flags}: flags holds volatile (when set and
+ * timeout_ms is 0) and timeout (when > 0: a broadcast with acks). */
+static void put_opts(sio_mpbuf *b, const sio_op *op, int timeout_ms)
+{
+    int vol = (op->flags & SIO_OP_VOLATILE) && !timeout_ms;
+    sio_mp_put_map(b, 3);
+    sio_mp_put_str(b, "rooms", 5);
+    put_rooms(b, op->rooms, op->nrooms);
+    sio_mp_put_str(b, "except", 6);
+    put_rooms(b, op->except, op->nexcept);
+    sio_mp_put_str(b, "flags", 5);
+    sio_mp_put_map(b, (uint32_t)(vol + (timeout_ms > 0)));
+    if (vol) {
+        sio_mp_put_str(b, "volatile", 8);
+        sio_mp_put_bool(b, 1);
+    }
+    if (timeout_ms > 0) {
+        sio_mp_put_str(b, "timeout", 7);
+        sio_mp_put_int(b, timeout_ms);
+    }
+}
+
+/* Publishes a local broadcast for the other nodes (§1.2): msgpack [uid, packet, opts]. */
+static void adapter_publish(const sio_op *op, const struct emit *em)
+{
+    struct adapter *ad = op->nsp->srv->ad;
+    if (!sio__redis_is_up(ad->pub)) {
+        ad->dropped++;
+        return;
+    }
+    sio_nsp *nsp = op->nsp;
     unsigned char mstack[SIO_PKT_STACK];
     sio_mpbuf b;
     sio_mpbuf_init(&b, mstack, sizeof mstack);
     sio_mp_put_array(&b, 3);
     sio_mp_put_str(&b, nsp->uid, strlen(nsp->uid));
-    sio_mp_put_map(&b, 3);
-    sio_mp_put_str(&b, "type", 4);
-    sio_mp_put_int(&b, 2);
-    sio_mp_put_str(&b, "data", 4);
-    int rc = w.err ? -1 : sio_msgpack_from_json((sio_str){w.buf, w.len}, bins, em->ev.nbins, &b);
-    sio_mp_put_str(&b, "nsp", 3);
-    sio_mp_put_str(&b, nsp->name, nsp->name_len);
-    sio_mp_put_map(&b, 3);
-    sio_mp_put_str(&b, "rooms", 5);
-    put_rooms(&b, op->rooms, op->nrooms);
-    sio_mp_put_str(&b, "except", 6);
-    put_rooms(&b, op->except, op->nexcept);
-    sio_mp_put_str(&b, "flags", 5);
-    if (op->flags & SIO_OP_VOLATILE) {
-        sio_mp_put_map(&b, 1);
-        sio_mp_put_str(&b, "volatile", 8);
-        sio_mp_put_bool(&b, 1);
-    } else {
-        sio_mp_put_map(&b, 0);
-    }
+    int rc = put_packet(&b, nsp, em);
+    put_opts(&b, op, 0);
     if (rc == 0 && !b.err) {
         char ch[SIO_MAX_NSP_NAME + SIO_MAX_ROOM_NAME + 32];
         size_t n = op->nrooms == 1 ? channel_name(ch, sizeof ch, "", nsp, op->rooms[0], strlen(op->rooms[0]))
@@ -1870,7 +1944,6 @@ static void adapter_publish(const sio_op *op, const struct emit *em)
         adapter_publish_raw(ad, ch, n, b.buf, b.len);
     }
     sio_mpbuf_free(&b);
-    sio_jw_free(&w);
 }
 
 /* Copies the strings of a JSON array into one allocation as NUL-terminated names. Returns the
@@ -1908,6 +1981,27 @@ static int names_of(sio_str arr, const char ***namesp, char **blockp)
     return n;
 }
 
+/* The event in a packet from another node, {type: 2, data: [event, ...args], nsp} (nsp may be
+ * absent): checks the namespace and the type, copies the name, and finds the arguments' text
+ * (what follows the name inside data's brackets). Returns 0, or -1 to drop the packet. */
+static int packet_event(const sio_nsp *nsp, sio_str packet, char name[SIO_MAX_EVENT_NAME + 1], sio_str *args)
+{
+    if (sio_json_typeof(packet) != SIO_JSON_OBJECT) return -1;
+    sio_str pnsp = sio_json_get(packet, "nsp");
+    if (pnsp.p && !sio_json_str_eq(pnsp, nsp->name)) return -1;
+    double type;
+    if (sio_json_number(sio_json_get(packet, "type"), &type) < 0 || (type != 2 && type != 5)) return -1;
+    sio_str data = sio_json_get(packet, "data");
+    sio_str ev = sio_json_at(data, 0);
+    if (sio_json_typeof(ev) != SIO_JSON_STRING || sio_json_unescape(ev, name, SIO_MAX_EVENT_NAME + 1) < 0) return -1;
+    const char *a0 = ev.p + ev.len;
+    const char *aend = data.p + data.len - 1; /* the closing ']' */
+    while (a0 < aend && *a0 != ',') a0++;
+    if (a0 < aend) a0++;
+    *args = (sio_str){a0, (size_t)(aend - a0)};
+    return 0;
+}
+
 /* A broadcast published by another node (§1.3). */
 static void adapter_on_broadcast(sio_nsp *nsp, sio_str room, sio_str payload)
 {
@@ -1932,28 +2026,17 @@ static void adapter_on_broadcast(sio_nsp *nsp, sio_str room, sio_str payload)
     sio_str msg = {w.buf, w.len};
     sio_str uid = sio_json_at(msg, 0), packet = sio_json_at(msg, 1), opts = sio_json_at(msg, 2);
     if (sio_json_typeof(uid) != SIO_JSON_STRING || sio_json_str_eq(uid, nsp->uid)) goto done;
-    if (sio_json_typeof(packet) != SIO_JSON_OBJECT) goto done;
-    sio_str pnsp = sio_json_get(packet, "nsp");
-    if (pnsp.p && !sio_json_str_eq(pnsp, nsp->name)) goto done;
-    double type;
-    if (sio_json_number(sio_json_get(packet, "type"), &type) < 0 || (type != 2 && type != 5)) goto done;
-    sio_str data = sio_json_get(packet, "data");
-    sio_str ev = sio_json_at(data, 0);
     char name[SIO_MAX_EVENT_NAME + 1];
-    if (sio_json_typeof(ev) != SIO_JSON_STRING || sio_json_unescape(ev, name, sizeof name) < 0) goto done;
+    sio_str args;
+    if (packet_event(nsp, packet, name, &args) < 0) goto done;
     int nr = names_of(sio_json_get(opts, "rooms"), &rooms, &rblock);
     int ne = names_of(sio_json_get(opts, "except"), &except, &eblock);
     if (nr < 0 || ne < 0) goto done;
     int vol = sio_json_typeof(sio_json_get(sio_json_get(opts, "flags"), "volatile")) == SIO_JSON_TRUE;
-    /* The arguments: what follows the event name inside data's brackets. */
-    const char *a0 = ev.p + ev.len;
-    const char *aend = data.p + data.len - 1; /* the closing ']' */
-    while (a0 < aend && *a0 != ',') a0++;
-    if (a0 < aend) a0++;
     sio_bin bins[SIO_MAX_ATTACHMENTS];
     for (int i = 0; i < nb; i++) bins[i] = (sio_bin){mb[i].data, mb[i].len};
     struct emit em;
-    if (build_emit(&em, nsp, name, -1, a0, (size_t)(aend - a0), bins, nb) < 0) goto done;
+    if (build_emit(&em, nsp, name, -1, args.p, args.len, bins, nb) < 0) goto done;
     struct bcast b = {&em, vol};
     select_rooms(nsp, rooms, nr, except, ne, deliver, &b);
     emit_release(&em);
@@ -2049,23 +2132,191 @@ static void remote_join_fn(sio_socket *s, void *ud)
 
 static void remote_disconnect_fn(sio_socket *s, void *ud) { sio_disconnect(s, ud != NULL); }
 
-/* A request from another node (§1.4), JSON. */
+/* select_rooms() for an fn that changes rooms or disconnects: the selection is copied first, as
+ * sio_op_each() does (leaving the room being walked would pull it from under the walk). Out of
+ * memory, fn runs on the sockets copied so far. */
+static void select_apply(sio_nsp *nsp, const char *const *rooms, int nr, const char *const *except, int ne,
+                         void (*fn)(sio_socket *, void *), void *ud)
+{
+    struct collect c = {0};
+    select_rooms(nsp, rooms, nr, except, ne, collect_one, &c);
+    for (int i = 0; i < c.n; i++)
+        if (!c.v[i]->gone) fn(c.v[i], ud);
+    free(c.v);
+}
+
+/* ---- Another node's broadcast with acks (request 7) ---- */
+
+/* One BROADCAST with acks from another node, while a recipient here may still answer. */
+struct remote_ack {
+    sio_server *srv; /* owner (its adapter may be gone by the time the last reference drops) */
+    sio_nsp *nsp;    /* the namespace (its response channel) */
+    int refs;        /* pending acks pointing here, + 1 while the request is being delivered */
+    char rid[];      /* the requester's requestId, NUL-terminated */
+};
+
+static void remote_ack_unref(struct remote_ack *ra)
+{
+    if (--ra->refs) return;
+    if (ra->srv->ad) ra->srv->ad->nremote--;
+    free(ra);
+}
+
+/* A recipient answered: its first argument goes to the requester as a BROADCAST_ACK, msgpack
+ * {type: 9, requestId, packet} (packet left out when the answer has no argument, as notepack
+ * leaves out undefined; binary attachments become bin values). A timeout or a disconnect sends
+ * nothing: the requester counts it missing. */
+static void remote_ack_reply(sio_socket *s, int err, const sio_event *reply, void *ud)
+{
+    (void)s;
+    struct remote_ack *ra = ud;
+    struct adapter *ad = ra->srv->ad;
+    if (!err && ad) {
+        sio_str first = sio_arg(reply, 0);
+        sio_mp_bin bins[SIO_MAX_ATTACHMENTS];
+        int nbins = reply->nbins < SIO_MAX_ATTACHMENTS ? reply->nbins : SIO_MAX_ATTACHMENTS;
+        for (int i = 0; i < nbins; i++) bins[i] = (sio_mp_bin){reply->bins[i].data, reply->bins[i].len};
+        unsigned char stack[SIO_PKT_STACK];
+        sio_mpbuf b;
+        sio_mpbuf_init(&b, stack, sizeof stack);
+        sio_mp_put_map(&b, first.p ? 3 : 2);
+        sio_mp_put_str(&b, "type", 4);
+        sio_mp_put_int(&b, 9);
+        sio_mp_put_str(&b, "requestId", 9);
+        sio_mp_put_str(&b, ra->rid, strlen(ra->rid));
+        int rc = 0;
+        if (first.p) {
+            sio_mp_put_str(&b, "packet", 6);
+            rc = sio_msgpack_from_json(first, bins, nbins, &b);
+        }
+        char ch[SIO_MAX_NSP_NAME + 64];
+        size_t n = channel_name(ch, sizeof ch, "-response", ra->nsp, NULL, 0);
+        if (rc == 0 && !b.err) adapter_publish_raw(ad, ch, n, b.buf, b.len);
+        sio_mpbuf_free(&b);
+    }
+    remote_ack_unref(ra);
+}
+
+struct remote_ack_send {
+    const struct emit *em;  /* the packet, with its ack id */
+    struct remote_ack *ra;  /* the request */
+    uint64_t deadline;      /* when the recipients' pending acks expire */
+    int count;              /* recipients that wait for an ack */
+};
+
+/* Sends the packet to s with a pending ack that expires at the requester's timeout. */
+static void deliver_remote_ack(sio_socket *s, void *ud)
+{
+    struct remote_ack_send *x = ud;
+    struct pending_ack *a = calloc(1, sizeof *a);
+    if (!a) return; /* not counted: the requester is told one recipient fewer */
+    a->id = x->em->ev.ack_id;
+    a->cb = remote_ack_reply;
+    a->ud = x->ra;
+    a->s = s;
+    a->next = s->acks;
+    s->acks = a;
+    sio__timer_set(s->nsp->srv->loop, &a->timer, x->deadline, ack_timeout);
+    x->ra->refs++;
+    x->count++;
+    send_emit(s, x->em, 0);
+}
+
+/* A BROADCAST with acks from another node (§1.4, type 7; req is the msgpack request as JSON, its
+ * attachments in mb): delivered here like io.timeout(t).emit() with one new ack id; the number of
+ * recipients goes back at once as a BROADCAST_CLIENT_COUNT {type: 8, requestId, clientCount}
+ * (JSON), then each answer as it comes (remote_ack_reply). The recipients' pending acks expire at
+ * the request's flags.timeout (5 s if absent, at most ADAPTER_MAX_ACK_MS). */
+static void adapter_on_broadcast_ack(struct adapter *ad, sio_nsp *nsp, sio_str req, const char *const *rooms, int nr,
+                                     const char *const *except, int ne, const sio_mp_bin *mb, int nmb)
+{
+    char rid[ADAPTER_MAX_REQUEST_ID + 1];
+    long rlen = sio_json_unescape(sio_json_get(req, "requestId"), rid, sizeof rid);
+    if (rlen <= 0) return;
+    for (struct bcast_ack *b = ad->srv->backs; b; b = b->next)
+        if (!strcmp(b->rid, rid)) return; /* our own */
+    char name[SIO_MAX_EVENT_NAME + 1];
+    sio_str args;
+    if (packet_event(nsp, sio_json_get(req, "packet"), name, &args) < 0) return;
+    if (ad->nremote >= ADAPTER_MAX_REMOTE_ACKS) {
+        if (!ad->remote_refused)
+            adapter_log(ad->srv, "%s", "too many broadcasts with acks from other nodes at once: "
+                                       "some are ignored (ADAPTER_MAX_REMOTE_ACKS)");
+        ad->remote_refused = 1;
+        return;
+    }
+    double t;
+    uint64_t ms = ADAPTER_REQUEST_TIMEOUT_MS;
+    if (sio_json_number(sio_json_get(sio_json_get(sio_json_get(req, "opts"), "flags"), "timeout"), &t) == 0 && t >= 1)
+        ms = t < ADAPTER_MAX_ACK_MS ? (uint64_t)t : ADAPTER_MAX_ACK_MS;
+    struct remote_ack *ra = calloc(1, sizeof *ra + (size_t)rlen + 1);
+    if (!ra) return;
+    memcpy(ra->rid, rid, (size_t)rlen + 1);
+    ra->srv = ad->srv;
+    ra->nsp = nsp;
+    ra->refs = 1;
+    sio_bin bins[SIO_MAX_ATTACHMENTS];
+    for (int i = 0; i < nmb; i++) bins[i] = (sio_bin){mb[i].data, mb[i].len};
+    struct emit em;
+    if (build_emit(&em, nsp, name, nsp->next_ack_id, args.p, args.len, bins, nmb) < 0) {
+        free(ra);
+        return;
+    }
+    nsp->next_ack_id++;
+    ad->nremote++;
+    struct remote_ack_send x = {&em, ra, sio__now_ms() + ms, 0};
+    select_rooms(nsp, rooms, nr, except, ne, deliver_remote_ack, &x);
+    emit_release(&em);
+    char stack[256];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "type");
+    sio_jw_int(&w, 8);
+    sio_jw_key(&w, "requestId");
+    sio_jw_str(&w, rid);
+    sio_jw_key(&w, "clientCount");
+    sio_jw_int(&w, x.count);
+    sio_jw_end(&w);
+    adapter_respond(ad, nsp, &w);
+    sio_jw_free(&w);
+    remote_ack_unref(ra);
+}
+
+/* A request from another node (§1.4): JSON, or msgpack (a BROADCAST with acks, whose packet may
+ * hold binary). */
 static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload)
 {
-    if (!payload.len || payload.p[0] != '{' || sio_json_value_end(payload.p, payload.len, 0) < 0) return;
-    sio_str uid = sio_json_get(payload, "uid");
-    if (sio_json_str_eq(uid, nsp->uid)) return; /* our own */
-    double type;
-    if (sio_json_number(sio_json_get(payload, "type"), &type) < 0) return;
-    sio_str rid = sio_json_get(payload, "requestId");
-    sio_str opts = sio_json_get(payload, "opts");
+    if (!payload.len) return;
+    char mstack[SIO_PKT_STACK];
+    sio_jw m; /* the msgpack request as JSON */
+    sio_jw_init(&m, mstack, sizeof mstack);
+    sio_mp_bin mb[SIO_MAX_ATTACHMENTS];
+    int nmb = 0;
+    if (payload.p[0] != '{') {
+        size_t used = 0;
+        const unsigned char *p = (const unsigned char *)payload.p;
+        if (sio_msgpack_to_json(p, payload.len, &used, &m, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 || used != payload.len) {
+            sio_jw_free(&m);
+            return; /* malformed: ignored, as Node ignores it */
+        }
+        payload = (sio_str){m.buf, m.len};
+    } else if (sio_json_value_end(payload.p, payload.len, 0) < 0) {
+        return;
+    }
     const char **rooms = NULL, **except = NULL, **names = NULL;
     char *rb = NULL, *eb = NULL, *nb = NULL;
-    int nr = names_of(type == 0 ? sio_json_get(payload, "rooms") : sio_json_get(opts, "rooms"), &rooms, &rb);
-    int ne = names_of(sio_json_get(opts, "except"), &except, &eb);
     char stack[1024];
     sio_jw w;
     sio_jw_init(&w, stack, sizeof stack);
+    sio_str uid = sio_json_get(payload, "uid");
+    if (sio_json_str_eq(uid, nsp->uid)) goto done; /* our own */
+    double type;
+    if (sio_json_number(sio_json_get(payload, "type"), &type) < 0) goto done;
+    sio_str rid = sio_json_get(payload, "requestId");
+    sio_str opts = sio_json_get(payload, "opts");
+    int nr = names_of(type == 0 ? sio_json_get(payload, "rooms") : sio_json_get(opts, "rooms"), &rooms, &rb);
+    int ne = names_of(sio_json_get(opts, "except"), &except, &eb);
     if (nr < 0 || ne < 0) goto done;
     if (type == 0 || type == 1 || type == 5) { /* SOCKETS, ALL_ROOMS, REMOTE_FETCH */
         if (sio_json_typeof(rid) != SIO_JSON_STRING) goto done;
@@ -2092,7 +2343,7 @@ static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload
         int nn = names_of(sio_json_get(payload, "rooms"), &names, &nb);
         if (nn > 0 && opts.p) {
             struct remote_rooms rr = {names, nn, type == 2};
-            select_rooms(nsp, rooms, nr, except, ne, remote_join_fn, &rr);
+            select_apply(nsp, rooms, nr, except, ne, remote_join_fn, &rr);
         } else { /* the legacy form: one socket id and one room */
             char sid[SIO_ID_LEN + 1], room_name[SIO_MAX_ROOM_NAME + 1];
             sio_str jsid = sio_json_get(payload, "sid"), jroom = sio_json_get(payload, "room");
@@ -2113,10 +2364,12 @@ static void adapter_on_request(struct adapter *ad, sio_nsp *nsp, sio_str payload
         }
     } else if (type == 4) { /* REMOTE_DISCONNECT */
         int close = sio_json_typeof(sio_json_get(payload, "close")) == SIO_JSON_TRUE;
-        if (opts.p) select_rooms(nsp, rooms, nr, except, ne, remote_disconnect_fn, close ? (void *)1 : NULL);
+        if (opts.p) select_apply(nsp, rooms, nr, except, ne, remote_disconnect_fn, close ? (void *)1 : NULL);
+    } else if (type == 7) { /* BROADCAST with acks */
+        adapter_on_broadcast_ack(ad, nsp, payload, rooms, nr, except, ne, mb, nmb);
     }
     /* 6 SERVER_SIDE_EMIT: sio has no serverSideEmit listeners, so, like a Node node without
-     * listeners, it does not answer. 7 (BROADCAST with ack) arrives as msgpack: not handled. */
+     * listeners, it does not answer. */
 done:
     free(rooms);
     free(rb);
@@ -2125,6 +2378,7 @@ done:
     free(names);
     free(nb);
     sio_jw_free(&w);
+    sio_jw_free(&m);
 }
 
 static void cluster_req_finish(struct cluster_req *q)
@@ -2140,18 +2394,77 @@ static void cluster_req_finish(struct cluster_req *q)
     if (!q->numsub_pending) free(q); /* else on_numsub frees it */
 }
 
-/* A response on a response channel: one of our SOCKETS requests is answered. */
+/* Another node's answer to one of our broadcasts with acks (resp, JSON): its number of
+ * recipients (type 8, clientCount) or one recipient's answer (type 9, packet). Counts that are
+ * not integers in [0, ADAPTER_MAX_ACK_CLIENTS] all told, answers beyond the announced counts or
+ * past ADAPTER_MAX_ACK_BYTES, and unknown or finished requestIds are ignored. */
+static void bcast_ack_response(struct adapter *ad, sio_str resp, int type)
+{
+    sio_str rid = sio_json_get(resp, "requestId");
+    if (sio_json_typeof(rid) != SIO_JSON_STRING) return;
+    struct bcast_ack *b = ad->srv->backs;
+    while (b && !(b->rid[0] && sio_json_str_eq(rid, b->rid))) b = b->next;
+    if (!b) return;
+    if (type == 8) {
+        double n;
+        if (sio_json_number(sio_json_get(resp, "clientCount"), &n) < 0 || !(n >= 0) ||
+            n > (double)(ADAPTER_MAX_ACK_CLIENTS - b->expected) || n != (double)(int)n)
+            return;
+        b->counted++;
+        b->expected += (int)n;
+    } else {
+        sio_str packet = sio_json_get(resp, "packet");
+        if (b->received >= b->expected || b->responses.len + packet.len > ADAPTER_MAX_ACK_BYTES) return;
+        if (packet.p) sio_jw_raw(&b->responses, packet.p, packet.len);
+        else sio_jw_null(&b->responses);
+        b->received++;
+    }
+    if (bcast_ack_complete(b)) bcast_ack_finish(b, 0);
+}
+
+/* 1 if one of our broadcasts with acks waits for other nodes. */
+static int bcast_ack_waiting(const sio_server *srv)
+{
+    for (const struct bcast_ack *b = srv->backs; b; b = b->next)
+        if (b->rid[0]) return 1;
+    return 0;
+}
+
+/* A response on a response channel: JSON for one of our SOCKETS requests or a broadcast's count
+ * (8), msgpack for a broadcast's ack (9). */
 static void adapter_on_response(struct adapter *ad, sio_str payload)
 {
-    if (!payload.len || payload.p[0] != '{' || sio_json_value_end(payload.p, payload.len, 0) < 0) return;
+    if (!payload.len) return;
+    char stack[SIO_PKT_STACK];
+    sio_jw w; /* a msgpack response as JSON */
+    sio_jw_init(&w, stack, sizeof stack);
+    if (payload.p[0] != '{') {
+        sio_mp_bin mb[SIO_MAX_ATTACHMENTS]; /* an ack's binary stays a placeholder in responses */
+        int nmb = 0;
+        size_t used = 0;
+        const unsigned char *p = (const unsigned char *)payload.p;
+        if (!bcast_ack_waiting(ad->srv)) goto done; /* nothing of ours can be answered */
+        if (sio_msgpack_to_json(p, payload.len, &used, &w, mb, &nmb, SIO_MAX_ATTACHMENTS) < 0 || used != payload.len)
+            goto done;
+        payload = (sio_str){w.buf, w.len};
+    } else if (sio_json_value_end(payload.p, payload.len, 0) < 0) {
+        goto done;
+    }
+    double type;
+    if (sio_json_number(sio_json_get(payload, "type"), &type) == 0 && (type == 8 || type == 9)) {
+        bcast_ack_response(ad, payload, (int)type);
+        goto done;
+    }
     sio_str rid = sio_json_get(payload, "requestId");
     for (struct cluster_req *q = ad->srv->creqs; q; q = q->next) {
         if (!sio_json_str_eq(rid, q->id)) continue;
         int n = sio_json_count(sio_json_get(payload, "sockets"));
         if (n > 0) q->count += (size_t)n;
         if (q->expect > 0 && --q->expect == 0) cluster_req_finish(q);
-        return;
+        break;
     }
+done:
+    sio_jw_free(&w);
 }
 
 static void adapter_on_message(sio_redis *r, sio_str channel, sio_str pattern, sio_str payload, void *ud)
@@ -2189,6 +2502,13 @@ static void cluster_req_timeout(sio_loop *l, sio_timer *t)
     cluster_req_finish((struct cluster_req *)((char *)t - offsetof(struct cluster_req, timer)));
 }
 
+/* The subscriber count in a PUBSUB NUMSUB reply ([channel, n]), or -1 for no reply. */
+static long numsub_of(const struct sio_resp_tok *reply, int ntok)
+{
+    if (!reply || ntok < 3 || reply[0].type != SIO_RESP_ARRAY || reply[2].type != SIO_RESP_INT) return -1;
+    return (long)reply[2].n;
+}
+
 /* PUBSUB NUMSUB answered: every subscriber of the request channel but us will answer. */
 static void on_numsub(sio_redis *r, const struct sio_resp_tok *reply, int ntok, void *ud)
 {
@@ -2199,8 +2519,8 @@ static void on_numsub(sio_redis *r, const struct sio_resp_tok *reply, int ntok, 
         free(q);
         return;
     }
-    long subs = reply && ntok >= 3 && reply[0].type == SIO_RESP_ARRAY && reply[2].type == SIO_RESP_INT ? (long)reply[2].n : 1;
-    q->expect = subs - 1;
+    long subs = numsub_of(reply, ntok);
+    q->expect = subs < 0 ? 0 : subs - 1;
     if (q->expect <= 0 || !q->request) {
         cluster_req_finish(q);
         return;
@@ -2263,6 +2583,102 @@ int sio_op_count_cluster(sio_op op, sio_count_cb cb, void *ud)
     else
         sio__timer_set(ad->srv->loop, &q->timer, sio__now_ms(), cluster_req_timeout); /* local only */
     return 0;
+}
+
+/* PUBSUB NUMSUB answered for a broadcast with acks: that many nodes, us included, will count.
+ * Without a reply the other nodes stay unknown and the broadcast ends at its timeout. */
+static void bcast_ack_numsub(sio_redis *r, const struct sio_resp_tok *reply, int ntok, void *ud)
+{
+    (void)r;
+    struct bcast_ack *b = ud;
+    long subs = numsub_of(reply, ntok);
+    if (!b->done && subs >= 0) {
+        b->servers = subs > 0 ? subs - 1 : 0;
+        if (bcast_ack_complete(b)) bcast_ack_finish(b, 0);
+    }
+    bcast_ack_unref(b);
+}
+
+/* Publishes a broadcast with acks for the other nodes, as the Node adapter does (§1.4): msgpack
+ * {uid, requestId, type: 7, packet, opts: {rooms, except, flags: {timeout}}} on the request
+ * channel, then PUBSUB NUMSUB of that channel to learn how many nodes will send a count.
+ * Returns 0 (b waits for those nodes: b->rid is set, b->servers -1 until NUMSUB answers), or -1
+ * when the broadcast stays local (no adapter, sio_local(), Redis down, out of memory). */
+static int adapter_publish_ack(const sio_op *op, const struct emit *em, struct bcast_ack *b, int timeout_ms)
+{
+    sio_nsp *nsp = op->nsp;
+    struct adapter *ad = nsp->srv->ad;
+    if (!ad || (op->flags & SIO_OP_LOCAL) || nsp->match || !sio__redis_is_up(ad->pub)) return -1;
+    sio__new_id(b->rid);
+    unsigned char stack[SIO_PKT_STACK];
+    sio_mpbuf m;
+    sio_mpbuf_init(&m, stack, sizeof stack);
+    sio_mp_put_map(&m, 5);
+    sio_mp_put_str(&m, "uid", 3);
+    sio_mp_put_str(&m, nsp->uid, strlen(nsp->uid));
+    sio_mp_put_str(&m, "requestId", 9);
+    sio_mp_put_str(&m, b->rid, SIO_ID_LEN);
+    sio_mp_put_str(&m, "type", 4);
+    sio_mp_put_int(&m, 7);
+    sio_mp_put_str(&m, "packet", 6);
+    int rc = put_packet(&m, nsp, em);
+    sio_mp_put_str(&m, "opts", 4);
+    put_opts(&m, op, timeout_ms);
+    char ch[SIO_MAX_NSP_NAME + 64];
+    size_t n = channel_name(ch, sizeof ch, "-request", nsp, NULL, 0);
+    if (rc < 0 || m.err || adapter_publish_raw(ad, ch, n, m.buf, m.len) < 0) rc = -1;
+    sio_mpbuf_free(&m);
+    if (rc < 0) {
+        b->rid[0] = '\0';
+        return -1;
+    }
+    b->servers = -1;
+    if (sio__redis_cmd(ad->pub, bcast_ack_numsub, b, "PUBSUB", "NUMSUB", ch, (char *)NULL) == 0) b->refs++;
+    return 0;
+}
+
+/* socketsJoin / socketsLeave / disconnectSockets for the other nodes, in the 8.x form (§1.4):
+ * JSON {uid, type: 2|3, opts: {rooms, except}, rooms: [room]} or {uid, type: 4, opts, close}.
+ * Nothing is published without an adapter, for sio_local() or an op that cannot be used; while
+ * Redis is down it is dropped (counted). */
+static void adapter_remote_op(const sio_op *op, int type, const char *room, int close_session)
+{
+    if (!op->nsp || (op->flags & (SIO_OP_LOCAL | SIO_OP_OVERFLOW)) || op->nsp->match) return;
+    struct adapter *ad = op->nsp->srv->ad;
+    if (!ad || (type != 4 && !room)) return;
+    char stack[1024];
+    sio_jw w;
+    sio_jw_init(&w, stack, sizeof stack);
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "uid");
+    sio_jw_str(&w, op->nsp->uid);
+    sio_jw_key(&w, "type");
+    sio_jw_int(&w, type);
+    sio_jw_key(&w, "opts");
+    sio_jw_obj(&w);
+    sio_jw_key(&w, "rooms");
+    sio_jw_arr(&w);
+    for (int i = 0; i < op->nrooms; i++) sio_jw_str(&w, op->rooms[i]);
+    sio_jw_end(&w);
+    sio_jw_key(&w, "except");
+    sio_jw_arr(&w);
+    for (int i = 0; i < op->nexcept; i++) sio_jw_str(&w, op->except[i]);
+    sio_jw_end(&w);
+    sio_jw_end(&w);
+    if (type == 4) {
+        sio_jw_key(&w, "close");
+        sio_jw_bool(&w, close_session);
+    } else {
+        sio_jw_key(&w, "rooms");
+        sio_jw_arr(&w);
+        sio_jw_str(&w, room);
+        sio_jw_end(&w);
+    }
+    sio_jw_end(&w);
+    char ch[SIO_MAX_NSP_NAME + 64];
+    size_t n = channel_name(ch, sizeof ch, "-request", op->nsp, NULL, 0);
+    if (!w.err) adapter_publish_raw(ad, ch, n, w.buf, w.len);
+    sio_jw_free(&w);
 }
 
 static void adapter_log_cb(void *ud, const char *line) { adapter_log(ud, "%s", line); }

@@ -660,7 +660,7 @@ typedef struct sio_op {
 } sio_op;
 #define SIO_OP_VOLATILE 1 /* drop for recipients whose transport is not writable right now */
 #define SIO_OP_OVERFLOW 2 /* (internal) a room list was full; using the op fails with SIO_ERR_LIMIT */
-#define SIO_OP_LOCAL 4    /* do not forward to other nodes (no effect: there is no multi-node adapter) */
+#define SIO_OP_LOCAL 4    /* this node only: nothing is published for the other nodes (Redis adapter) */
 
 sio_op sio_all(sio_nsp *nsp);                  /* io.of(nsp): everyone */
 sio_op sio_broadcast(sio_socket *s);           /* socket.broadcast: everyone but s */
@@ -684,15 +684,22 @@ int sio_op_emitv(sio_op op, const char *event, const char *args, size_t args_len
  * the timeout, SIO_ERR_CLOSED when the server is freed first. `responses` is a JSON array of
  * the first argument of each answer received (null for an answer without one), in order of
  * arrival, valid until the callback returns (io.timeout(ms).emit(ev, …, (err, responses) => …)).
- * Called exactly once. */
+ * With SIO_ERR_TIMEOUT it holds the answers that did arrive. In a cluster it also holds the
+ * answers of the other nodes' recipients. Binary in an answer stays as its placeholder
+ * ({"_placeholder":true,"num":N}): attachments are not passed on. Called exactly once. */
 typedef void (*sio_op_ack_cb)(int err, sio_str responses, void *ud);
 
 /* Emits to every selected socket with one ack id and collects their answers. timeout_ms must be
  * > 0. With no recipient, cb runs soon after (from the loop's timers) with 0 and "[]"; it never
  * runs inside this call. A recipient that disconnects before answering is waited for until the
  * timeout. No attachments, and the volatile flag is ignored.
- * Returns: the number of recipients (cb will run), or SIO_ERR_INVAL (timeout_ms <= 0, nsp, event
- * or cb NULL, bad args), SIO_ERR_LIMIT or SIO_ERR_NOMEM (cb will not run).
+ * With the Redis adapter (and not sio_local()) the other nodes' sockets are selected too, as
+ * Node's adapter does it: the broadcast is published as a request, PUBSUB NUMSUB tells how many
+ * nodes there are, each one answers with its number of recipients and then with each ack. cb
+ * runs once every node has sent its number and every recipient in the cluster has answered, or at
+ * the timeout. With Redis down the broadcast stays local.
+ * Returns: the number of local recipients (cb will run), or SIO_ERR_INVAL (timeout_ms <= 0, nsp,
+ * event or cb NULL, bad args), SIO_ERR_LIMIT or SIO_ERR_NOMEM (cb will not run).
  * Example:  sio_op_emit_with_ack(sio_all(nsp), "vote", NULL, 10000, on_votes, NULL); */
 int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int timeout_ms,
                          sio_op_ack_cb cb, void *ud);
@@ -706,9 +713,12 @@ int sio_op_emit_with_ack(sio_op op, const char *event, const char *args, int tim
 int sio_op_each(sio_op op, void (*fn)(sio_socket *s, void *ud), void *ud);
 
 /* socketsJoin / socketsLeave / disconnectSockets on the selection: sio_join(), sio_leave() or
- * sio_disconnect() on each selected socket (room copied by sio_join()).
- * Returns: the number of sockets selected, or an SIO_ERR_* as sio_op_each(). A join that fails
- * for one socket (SIO_ERR_LIMIT, SIO_ERR_NOMEM) is not reported.
+ * sio_disconnect() on each selected socket (room copied by sio_join()). With the Redis adapter
+ * (and not sio_local()) the operation is also published, and the other nodes (sio or Node) apply
+ * it to their sockets in the selection when it reaches them; no answer is awaited, and it is lost
+ * while Redis is down.
+ * Returns: the number of local sockets selected, or an SIO_ERR_* as sio_op_each(). A join that
+ * fails for one socket (SIO_ERR_LIMIT, SIO_ERR_NOMEM) is not reported.
  * Example:  sio_op_disconnect(sio_to(sio_all(nsp), "banned"), 1); */
 int sio_op_join(sio_op op, const char *room);
 int sio_op_leave(sio_op op, const char *room);
@@ -720,11 +730,15 @@ int sio_op_disconnect(sio_op op, int close_session);
  * @socket.io/redis-adapter 8.x (classic Pub/Sub, key "socket.io"): broadcasts that are not
  * sio_local() are also published, other nodes' broadcasts are delivered here by the same room
  * rules, and other nodes' requests (fetchSockets, allRooms, socketsJoin/Leave, disconnectSockets,
- * the SOCKETS count) are answered. url: redis://[[user]:password@]host[:port][/db]. Redis need not
- * be up: the server connects in the background, reconnects with backoff and subscribes again;
- * what is published while it is away is lost (Pub/Sub is at-most-once, as for Node nodes).
+ * broadcasts with acks, the SOCKETS count) are answered. sio_op_emit_with_ack(),
+ * sio_op_join/leave/disconnect() and sio_op_count_cluster() reach the other nodes too.
+ * url: redis://[[user]:password@]host[:port][/db]. Redis need not be up: the server connects in
+ * the background, reconnects with backoff and subscribes again; what is published while it is
+ * away is lost (Pub/Sub is at-most-once, as for Node nodes).
  * Returns 0, SIO_ERR_INVAL (bad URL, or an adapter already set) or SIO_ERR_NOMEM.
- * Notes: broadcasts with acks (sio_op_emit_with_ack) and sio_op_join/leave/disconnect stay local. */
+ * Notes: another node's broadcast with acks keeps its recipients' pending acks until its
+ * flags.timeout (5 s if absent, at most 10 min); at most 256 of them wait at once, more are
+ * ignored (logged once) and their requester times out. */
 int sio_redis_adapter(sio_server *srv, const char *url);
 
 /* The number of sockets the selection holds across the cluster (io.in(room).fetchSockets()

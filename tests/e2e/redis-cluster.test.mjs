@@ -12,47 +12,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { ROOT, startServer, until } from './helpers.mjs';
+import { startServer, until } from './helpers.mjs';
 import { chatClient, connect, waitEvent, freePort } from './chatlib.mjs';
-import { SKIP, WS, sleep, redisCmd, startRedis, clusterReady, chatUser, sioNode, teardown, sendUntilDelivered } from './redislib.mjs';
+import { SKIP, WS, PEER, PEER_DIR, mp, sleep, redisCmd, startRedis, clusterReady, chatUser, sioNode, teardown, sendUntilDelivered } from './redislib.mjs';
 
 const TIMEOUT = { timeout: 120000 };
-const PEER_DIR = path.join(ROOT, 'tests', 'redis-peer');
-const PEER = path.join(PEER_DIR, 'node-peer.js');
-
-// ---- a minimal msgpack encoder (notepack.io's choices for what the tests send) ----
-
-function mp(v) {
-  if (v === null || v === undefined) return Buffer.from([0xc0]);
-  if (v === true) return Buffer.from([0xc3]);
-  if (v === false) return Buffer.from([0xc2]);
-  if (Buffer.isBuffer(v)) {
-    if (v.length < 256) return Buffer.concat([Buffer.from([0xc4, v.length]), v]);
-    const h = Buffer.alloc(5); h[0] = 0xc6; h.writeUInt32BE(v.length, 1);
-    return Buffer.concat([h, v]);
-  }
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && v >= 0 && v < 128) return Buffer.from([v]);
-    if (Number.isInteger(v) && v < 0 && v >= -32) return Buffer.from([v & 0xff]);
-    if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) { const b = Buffer.alloc(5); b[0] = 0xce; b.writeUInt32BE(v, 1); return b; }
-    const b = Buffer.alloc(9); b[0] = 0xcb; b.writeDoubleBE(v, 1); return b;
-  }
-  if (typeof v === 'string') {
-    const s = Buffer.from(v);
-    if (s.length < 32) return Buffer.concat([Buffer.from([0xa0 | s.length]), s]);
-    if (s.length < 256) return Buffer.concat([Buffer.from([0xd9, s.length]), s]);
-    if (s.length < 65536) { const h = Buffer.alloc(3); h[0] = 0xda; h.writeUInt16BE(s.length, 1); return Buffer.concat([h, s]); }
-    const h = Buffer.alloc(5); h[0] = 0xdb; h.writeUInt32BE(s.length, 1);
-    return Buffer.concat([h, s]);
-  }
-  if (Array.isArray(v)) {
-    const h = v.length < 16 ? Buffer.from([0x90 | v.length]) : Buffer.from([0xdc, v.length >> 8, v.length & 0xff]);
-    return Buffer.concat([h, ...v.map(mp)]);
-  }
-  const keys = Object.keys(v);
-  const h = keys.length < 16 ? Buffer.from([0x80 | keys.length]) : Buffer.from([0xde, keys.length >> 8, keys.length & 0xff]);
-  return Buffer.concat([h, ...keys.flatMap((k) => [mp(k), mp(v[k])])]);
-}
 
 // A broadcast as @socket.io/redis-adapter publishes it: [uid, packet, opts].
 const bcast = (uid, data, opts = {}) =>

@@ -14,6 +14,13 @@
 //   fetch                            -> ack({ ok, ids } | { ok: false, error }) from io.fetchSockets()
 //   count {room}                     -> ack({ ok, n }) from io.in(room).fetchSockets()
 //   serverCount                      -> ack(await io.of("/").adapter.serverCount())
+//   rooms                            -> ack([...socket.rooms])
+//   askall {event, timeout, payload} -> io.timeout(timeout).emit(event, payload, cb): ack({ err, responses })
+//                                       once cb runs (err: null or the error's message)
+//   socketsJoin  {to, except, room}  -> io.in(to).except(except).socketsJoin(room)      ack("ok")
+//   socketsLeave {to, except, room}  -> ... .socketsLeave(room)                           ack("ok")
+//   disconnectSockets {to, except, close} -> ... .disconnectSockets(close)               ack("ok")
+//   (to, except: a room, a list of rooms, or absent)
 'use strict';
 const http = require('node:http');
 const { Server } = require('socket.io');
@@ -68,6 +75,33 @@ async function main() {
     });
     socket.on('serverCount', async (cb) => {
       try { cb(await io.of('/').adapter.serverCount()); } catch (e) { cb(-1); }
+    });
+    socket.on('rooms', (cb) => {
+      if (typeof cb === 'function') cb([...socket.rooms]);
+    });
+    socket.on('askall', ({ event, timeout, payload } = {}, cb) => {
+      io.timeout(Number(timeout)).emit(String(event), payload, (err, responses) => {
+        if (typeof cb === 'function') cb({ err: err ? String(err.message) : null, responses });
+      });
+    });
+    // io.in(to).except(except): the selection of socketsJoin/socketsLeave/disconnectSockets.
+    const select = ({ to, except } = {}) => {
+      let op = io.of('/');
+      if (to !== undefined) op = op.in(to);
+      if (except !== undefined) op = op.except(except);
+      return op;
+    };
+    socket.on('socketsJoin', (spec = {}, cb) => {
+      select(spec).socketsJoin(String(spec.room));
+      if (typeof cb === 'function') cb('ok');
+    });
+    socket.on('socketsLeave', (spec = {}, cb) => {
+      select(spec).socketsLeave(String(spec.room));
+      if (typeof cb === 'function') cb('ok');
+    });
+    socket.on('disconnectSockets', (spec = {}, cb) => {
+      if (typeof cb === 'function') cb('ok'); // before: the caller may be among those disconnected
+      select(spec).disconnectSockets(!!spec.close);
     });
     socket.on('disconnect', (reason) => log('disconnect', socket.id, reason));
   });

@@ -66,7 +66,9 @@
  *   {"type":"disconnect","nsp":…,"id":…,"reason":…,"rooms":N,"connected":0|1,"count":N}
  *       rooms: how many sio_socket_rooms() returns (should be 0 there)
  *
- * Usage: semantics [--port N] [--ping-interval MS] [--ping-timeout MS]
+ * Usage: semantics [--port N] [--ping-interval MS] [--ping-timeout MS] [--redis URL]
+ *   --redis URL joins a cluster through Redis (sio_redis_adapter): the ops above then reach the
+ *   other nodes too, unless "local" (tests/e2e/redis-acks.test.mjs).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -847,12 +849,14 @@ int main(int argc, char **argv)
     struct sio_options o;
     sio_options_init(&o);
     int port = 3000;
+    const char *redis = NULL;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--port")) port = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--redis")) redis = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--ping-interval")) o.ping_interval = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--ping-timeout")) o.ping_timeout = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--port N] [--ping-interval MS] [--ping-timeout MS] [--redis URL]\n", argv[0]);
             return 2;
         }
     }
@@ -879,6 +883,11 @@ int main(int argc, char **argv)
     if (!root || !admin || !dyn) return 1;
     sio_use(dyn, mw_dynamic, NULL);
     sio_on_connection(dyn, on_connection, NULL);
+    if (redis && sio_redis_adapter(server, redis) < 0) {
+        fprintf(stderr, "semantics: bad --redis URL\n");
+        sio_server_free(server);
+        return 2;
+    }
 
     char err[SIO_ERR_LEN];
     if (sio_server_listen(server, "127.0.0.1", port, err) < 0) {
