@@ -74,6 +74,7 @@ struct find {
     void *ud;                 /* its data */
 };
 
+/* findSession's reply: [userID, username, connected], each a bulk string or nil. */
 static void on_hmget(int err, const struct sio_resp_tok *r, int ntok, void *ud)
 {
     struct find f = *(struct find *)ud;
@@ -147,6 +148,7 @@ struct load {
     size_t *name_off;          /* offset of each session's username in names */
 };
 
+/* Frees a load and everything it copied. */
 static void load_free(struct load *l)
 {
     free(l->text);
@@ -369,6 +371,7 @@ static void on_scan(int err, const struct sio_resp_tok *r, int ntok, void *ud)
     if (rc < 0) strand_done(l, rc);
 }
 
+/* Asks for the SCAN page after `cursor` ("0" for the first). Returns 0 or an SIO_ERR_*. */
 static int scan_next(struct load *l, const char *cursor, size_t cursor_len)
 {
     const char *argv[] = {"SCAN", cursor, "MATCH", "session:*", "COUNT", CHAT_REDIS_SCAN_COUNT};
