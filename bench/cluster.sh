@@ -30,12 +30,14 @@
 #   --max-other C   the table leaves out runs during which other processes used more than C
 #                   cores, when that K has undisturbed runs (0.25; "none" keeps all)
 #   --retries R     a run disturbed that way is made again, up to R more times (2)
+#   --table FILE    run nothing: print the table of the runs in FILE (a runs.jsonl; - for stdin),
+#                   e.g. cat bench/results/cluster-*/runs.jsonl | bench/cluster.sh --table -
 # With the defaults: 12 runs of about 7 s, 1.5 minutes in all. Needs redis-server on the PATH
 # (or in $SIO_REDIS_SERVER): Debian's redis-server package (tests/deps.sh installs it as root).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-KS="1 2 3 4" REPEATS=3 N=6000 WINDOW=64 SENDERS=1 DURATION=3 WARMUP=1 OUT="" BUILD=1 QUIET_WAIT=0 MAX_OTHER=0.25 RETRIES=2
+KS="1 2 3 4" REPEATS=3 N=6000 WINDOW=64 SENDERS=1 DURATION=3 WARMUP=1 OUT="" BUILD=1 QUIET_WAIT=0 MAX_OTHER=0.25 RETRIES=2 TABLE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --ks) KS=$2; shift ;;
@@ -50,11 +52,70 @@ while [ $# -gt 0 ]; do
         --quiet-wait) QUIET_WAIT=$2; shift ;;
         --max-other) MAX_OTHER=$2; shift ;;
         --retries) RETRIES=$2; shift ;;
-        -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+        --table) TABLE=$2; shift ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "cluster.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
+# ---- the table: medians per K, from sio-bench's JSON lines ----
+# The lines are flat (sio-bench's own): a key's number is what follows "key": up to , or }.
+cluster_table() { # file...
+    awk -v maxother="$MAX_OTHER" '
+function num(line, key,   i, s) {
+    i = index(line, "\"" key "\":"); if (!i) return "";
+    s = substr(line, i + length(key) + 3); sub(/[,}].*/, "", s);
+    return s == "null" ? "" : s + 0;
+}
+function med(list,   a, n, i, j, t) { # median of a space-separated list of numbers
+    n = split(list, a, " "); if (!n) return "";
+    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t; }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2;
+}
+function span(list,   a, n, i, lo, hi) { # "min-max" of a space-separated list of rates
+    n = split(list, a, " "); lo = hi = a[1] + 0;
+    for (i = 2; i <= n; i++) { if (a[i] + 0 < lo) lo = a[i] + 0; if (a[i] + 0 > hi) hi = a[i] + 0 }
+    return n > 1 ? rate(lo) "-" rate(hi) : "-";
+}
+function rate(v) { return v >= 1e6 ? sprintf("%.2fM", v / 1e6) : sprintf("%.0fk", v / 1e3); }
+function pct(v) { return v == "" ? "-" : sprintf("%.0f%%", v * 100); }
+BEGIN { nk = 0; split("value broadcasts_per_s p50_us p99_us gen_cpu server_cpu server_cpu_max aux_cpu softirq_cpu other_cpu", keys, " "); nkeys = 10 }
+/"tool":"sio-bench"/ {
+    k = num($0, "ports"); if (k == "") next;
+    conf = "N=" num($0, "receivers") " receivers, W=" num($0, "window") ", " num($0, "senders") " sender(s)";
+    if (!(conf in confs)) { confs[conf] = 1; nconf++; confl = confl (nconf > 1 ? "; " : "") conf }
+    if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
+    o = num($0, "other_cpu"); quiet = maxother == "none" || o == "" || o <= maxother + 0;
+    for (i = 1; i <= nkeys; i++) {
+        v = num($0, keys[i]); if (v == "") continue;
+        all[k, keys[i]] = all[k, keys[i]] " " v;
+        if (quiet) q[k, keys[i]] = q[k, keys[i]] " " v;
+    }
+    runs[k]++; if (quiet) qruns[k]++;
+}
+END {
+    # sort the Ks
+    for (i = 2; i <= nk; i++) { t = order[i]; for (j = i - 1; j >= 1 && order[j] + 0 > t + 0; j--) order[j + 1] = order[j]; order[j + 1] = t }
+    print "| K (sio processes) | deliveries/s | vs K=1 | range (runs) | broadcasts/s | latency p50 / p99 ms | generator CPU | servers CPU (sum) | busiest server | redis CPU | softirq | other processes | runs |"
+    print "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|"
+    base = "";
+    for (x = 1; x <= nk; x++) {
+        k = order[x]; use = qruns[k] ? "q" : "all"; note = qruns[k] ? qruns[k] " of " runs[k] : runs[k] " of " runs[k] " (all disturbed)";
+        for (i = 1; i <= nkeys; i++) m[keys[i]] = med(use == "q" ? q[k, keys[i]] : all[k, keys[i]]);
+        if (k == 1) base = m["value"];
+        vs = (base != "" && base > 0) ? sprintf("%.2f", m["value"] / base) : "-";
+        printf "| %d | %s | %s | %s | %.0f | %.1f / %.1f | %s | %s | %s | %s | %s | %s | %s |\n", k, rate(m["value"]), vs,
+            span(use == "q" ? q[k, "value"] : all[k, "value"]), m["broadcasts_per_s"],
+            m["p50_us"] / 1000, m["p99_us"] / 1000, pct(m["gen_cpu"]), pct(m["server_cpu"]), pct(m["server_cpu_max"]),
+            pct(m["aux_cpu"]), pct(m["softirq_cpu"]), pct(m["other_cpu"]), note;
+    }
+    printf "\n%s%s.\n", (nconf > 1 ? "MIXED CONFIGURATIONS: " : ""), confl;
+    printf "Medians per K over the runs during which other processes used at most %s cores (runs: used of made).\n", maxother;
+    print "CPU: 100% = one core, user+sys over the measured window (softirq: the whole machine).";
+}' "$@"
+}
+
+if [ -n "$TABLE" ]; then cluster_table "$TABLE"; exit 0; fi
 REDIS_SERVER=${SIO_REDIS_SERVER:-redis-server}
 if ! command -v "$REDIS_SERVER" >/dev/null 2>&1; then
     echo "cluster.sh: $REDIS_SERVER not found: install redis-server (Debian: apt-get install redis-server)" >&2
@@ -213,51 +274,6 @@ for ((r = 0; r < REPEATS; r++)); do
 done
 say "cluster.sh: runs took $(( $(date +%s) - START )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# ---- the table: medians per K ----
-# The JSON lines are flat (sio-bench's own): a key's number is what follows "key": up to , or }.
-awk -v maxother="$MAX_OTHER" '
-function num(line, key,   i, s) {
-    i = index(line, "\"" key "\":"); if (!i) return "";
-    s = substr(line, i + length(key) + 3); sub(/[,}].*/, "", s);
-    return s == "null" ? "" : s + 0;
-}
-function med(list,   a, n, i, j, t) { # median of a space-separated list of numbers
-    n = split(list, a, " "); if (!n) return "";
-    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t; }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2;
-}
-function rate(v) { return v >= 1e6 ? sprintf("%.2fM", v / 1e6) : sprintf("%.0fk", v / 1e3); }
-function pct(v) { return v == "" ? "-" : sprintf("%.0f%%", v * 100); }
-BEGIN { nk = 0; split("value broadcasts_per_s p50_us p99_us gen_cpu server_cpu server_cpu_max aux_cpu softirq_cpu other_cpu", keys, " "); nkeys = 10 }
-/"tool":"sio-bench"/ {
-    k = num($0, "ports"); if (k == "") next;
-    if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
-    o = num($0, "other_cpu"); quiet = maxother == "none" || o == "" || o <= maxother + 0;
-    for (i = 1; i <= nkeys; i++) {
-        v = num($0, keys[i]); if (v == "") continue;
-        all[k, keys[i]] = all[k, keys[i]] " " v;
-        if (quiet) q[k, keys[i]] = q[k, keys[i]] " " v;
-    }
-    runs[k]++; if (quiet) qruns[k]++;
-}
-END {
-    # sort the Ks
-    for (i = 2; i <= nk; i++) { t = order[i]; for (j = i - 1; j >= 1 && order[j] + 0 > t + 0; j--) order[j + 1] = order[j]; order[j + 1] = t }
-    print "| K (sio processes) | deliveries/s | vs K=1 | broadcasts/s | latency p50 / p99 ms | generator CPU | servers CPU (sum) | busiest server | redis CPU | softirq | other processes | runs |"
-    print "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"
-    base = "";
-    for (x = 1; x <= nk; x++) {
-        k = order[x]; use = qruns[k] ? "q" : "all"; note = qruns[k] ? qruns[k] " of " runs[k] : runs[k] " of " runs[k] " (all disturbed)";
-        for (i = 1; i <= nkeys; i++) m[keys[i]] = med(use == "q" ? q[k, keys[i]] : all[k, keys[i]]);
-        if (k == 1) base = m["value"];
-        vs = (base != "" && base > 0) ? sprintf("%.2f", m["value"] / base) : "-";
-        printf "| %d | %s | %s | %.0f | %.1f / %.1f | %s | %s | %s | %s | %s | %s | %s |\n", k, rate(m["value"]), vs,
-            m["broadcasts_per_s"],
-            m["p50_us"] / 1000, m["p99_us"] / 1000, pct(m["gen_cpu"]), pct(m["server_cpu"]), pct(m["server_cpu_max"]),
-            pct(m["aux_cpu"]), pct(m["softirq_cpu"]), pct(m["other_cpu"]), note;
-    }
-    printf "\nMedians per K over the runs during which other processes used at most %s cores (runs: used of made).\n", maxother;
-    print "CPU: 100% = one core, user+sys over the measured window (softirq: the whole machine).";
-}' "$RUNS" > "$OUT/report.md"
+cluster_table "$RUNS" > "$OUT/report.md"
 cat "$OUT/report.md"
 echo "cluster.sh: $OUT/report.md, $OUT/runs.jsonl, $OUT/cluster.log" >&2
