@@ -13,13 +13,15 @@
 # and where the CPU went: generator, servers, redis-server, softirq, other processes).
 # Loopback only; no root; every process it starts is stopped by PID, on exit and Ctrl-C too.
 #
-# usage: bench/cluster.sh [--ks "1 2 3 4"] [--repeats N] [-n N] [--window W] [--senders S]
+# usage: bench/cluster.sh [--ks "1 2 3 4"] [--window "64 1024"] [--repeats N] [-n N] [--senders S]
 #                         [--duration S] [--warmup S] [--out DIR] [--no-build]
 #                         [--quiet-wait S] [--max-other CORES]
 #   --ks LIST       numbers of sio processes, quoted and space-separated ("1 2 3 4")
 #   --repeats N     runs per K (3; the table shows medians); the order of K rotates per repeat
 #   -n N            receivers (6000)
-#   --window W      broadcasts in flight (64)
+#   --window LIST   broadcasts in flight, quoted and space-separated ("64 1024"): each W is a
+#                   set of rows (64: a short pipeline, latency-bound; 1024: enough in flight for
+#                   every node to batch, throughput-bound)
 #   --senders S     clients that send, taking turns; sender s is on node s mod K (1)
 #   --duration S    seconds measured per run (3)
 #   --warmup S      seconds of traffic before measuring (1)
@@ -37,13 +39,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-KS="1 2 3 4" REPEATS=3 N=6000 WINDOW=64 SENDERS=1 DURATION=3 WARMUP=1 OUT="" BUILD=1 QUIET_WAIT=0 MAX_OTHER=0.25 RETRIES=2 TABLE=""
+KS="1 2 3 4" REPEATS=3 N=6000 WINDOWS="64 1024" SENDERS=1 DURATION=3 WARMUP=1 OUT="" BUILD=1 QUIET_WAIT=0 MAX_OTHER=0.25 RETRIES=2 TABLE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --ks) KS=$2; shift ;;
         --repeats) REPEATS=$2; shift ;;
         -n) N=$2; shift ;;
-        --window) WINDOW=$2; shift ;;
+        --window) WINDOWS=$2; shift ;;
         --senders) SENDERS=$2; shift ;;
         --duration) DURATION=$2; shift ;;
         --warmup) WARMUP=$2; shift ;;
@@ -58,10 +60,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-# ---- the table: medians per K, from sio-bench's JSON lines ----
+# ---- the table: medians per (W, K), from sio-bench's JSON lines ----
 # The lines are flat (sio-bench's own): a key's number is what follows "key": up to , or }.
 cluster_table() { # file...
-    awk -v maxother="$MAX_OTHER" '
+    awk -v maxother="$MAX_OTHER" -v cores="$(nproc)" '
 function num(line, key,   i, s) {
     i = index(line, "\"" key "\":"); if (!i) return "";
     s = substr(line, i + length(key) + 3); sub(/[,}].*/, "", s);
@@ -79,39 +81,46 @@ function span(list,   a, n, i, lo, hi) { # "min-max" of a space-separated list o
 }
 function rate(v) { return v >= 1e6 ? sprintf("%.2fM", v / 1e6) : sprintf("%.0fk", v / 1e3); }
 function pct(v) { return v == "" ? "-" : sprintf("%.0f%%", v * 100); }
-BEGIN { nk = 0; split("value broadcasts_per_s p50_us p99_us gen_cpu server_cpu server_cpu_max aux_cpu softirq_cpu other_cpu", keys, " "); nkeys = 10 }
+function before(a, b,   x, y) { split(a, x, ":"); split(b, y, ":"); return x[1] + 0 < y[1] + 0 || (x[1] + 0 == y[1] + 0 && x[2] + 0 < y[2] + 0) }
+BEGIN {
+    split("value broadcasts_per_s p50_us p99_us gen_cpu server_cpu server_cpu_max aux_cpu softirq_cpu machine other_cpu", keys, " ");
+    nkeys = 11; ng = 0;
+}
 /"tool":"sio-bench"/ {
-    k = num($0, "ports"); if (k == "") next;
-    conf = "N=" num($0, "receivers") " receivers, W=" num($0, "window") ", " num($0, "senders") " sender(s)";
+    k = num($0, "ports"); w = num($0, "window"); if (k == "" || w == "") next;
+    conf = "N=" num($0, "receivers") " receivers, " num($0, "senders") " sender(s)";
     if (!(conf in confs)) { confs[conf] = 1; nconf++; confl = confl (nconf > 1 ? "; " : "") conf }
-    if (!(k in seen)) { seen[k] = 1; order[++nk] = k }
+    g = w ":" k;
+    if (!(g in seen)) { seen[g] = 1; order[++ng] = g }
     o = num($0, "other_cpu"); quiet = maxother == "none" || o == "" || o <= maxother + 0;
+    h = num($0, "host_cpu"); si = num($0, "softirq_cpu"); mach = (h == "" || si == "") ? "" : h + si;
     for (i = 1; i <= nkeys; i++) {
-        v = num($0, keys[i]); if (v == "") continue;
-        all[k, keys[i]] = all[k, keys[i]] " " v;
-        if (quiet) q[k, keys[i]] = q[k, keys[i]] " " v;
+        v = keys[i] == "machine" ? mach : num($0, keys[i]); if (v == "") continue;
+        all[g, keys[i]] = all[g, keys[i]] " " v;
+        if (quiet) q[g, keys[i]] = q[g, keys[i]] " " v;
     }
-    runs[k]++; if (quiet) qruns[k]++;
+    runs[g]++; if (quiet) qruns[g]++;
 }
 END {
-    # sort the Ks
-    for (i = 2; i <= nk; i++) { t = order[i]; for (j = i - 1; j >= 1 && order[j] + 0 > t + 0; j--) order[j + 1] = order[j]; order[j + 1] = t }
-    print "| K (sio processes) | deliveries/s | vs K=1 | range (runs) | broadcasts/s | latency p50 / p99 ms | generator CPU | servers CPU (sum) | busiest server | redis CPU | softirq | other processes | runs |"
-    print "|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|"
-    base = "";
-    for (x = 1; x <= nk; x++) {
-        k = order[x]; use = qruns[k] ? "q" : "all"; note = qruns[k] ? qruns[k] " of " runs[k] : runs[k] " of " runs[k] " (all disturbed)";
-        for (i = 1; i <= nkeys; i++) m[keys[i]] = med(use == "q" ? q[k, keys[i]] : all[k, keys[i]]);
-        if (k == 1) base = m["value"];
-        vs = (base != "" && base > 0) ? sprintf("%.2f", m["value"] / base) : "-";
-        printf "| %d | %s | %s | %s | %.0f | %.1f / %.1f | %s | %s | %s | %s | %s | %s | %s |\n", k, rate(m["value"]), vs,
-            span(use == "q" ? q[k, "value"] : all[k, "value"]), m["broadcasts_per_s"],
+    for (i = 2; i <= ng; i++) { t = order[i]; for (j = i - 1; j >= 1 && before(t, order[j]); j--) order[j + 1] = order[j]; order[j + 1] = t }
+    print "| W | K (sio processes) | deliveries/s | vs K=1 | range (runs) | broadcasts/s | latency p50 / p99 ms | generator CPU | servers CPU (sum) | busiest server | redis CPU | softirq | machine | other processes | runs |"
+    print "|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    for (x = 1; x <= ng; x++) {
+        g = order[x]; split(g, wk, ":"); w = wk[1]; k = wk[2];
+        use = qruns[g] ? "q" : "all"; note = qruns[g] ? qruns[g] " of " runs[g] : runs[g] " of " runs[g] " (all disturbed)";
+        for (i = 1; i <= nkeys; i++) m[keys[i]] = med(use == "q" ? q[g, keys[i]] : all[g, keys[i]]);
+        if (k == 1) base[w] = m["value"];
+        vs = (w in base && base[w] > 0) ? sprintf("%.2f", m["value"] / base[w]) : "-";
+        printf "| %d | %d | %s | %s | %s | %.0f | %.0f / %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", w, k, rate(m["value"]), vs,
+            span(use == "q" ? q[g, "value"] : all[g, "value"]), m["broadcasts_per_s"],
             m["p50_us"] / 1000, m["p99_us"] / 1000, pct(m["gen_cpu"]), pct(m["server_cpu"]), pct(m["server_cpu_max"]),
-            pct(m["aux_cpu"]), pct(m["softirq_cpu"]), pct(m["other_cpu"]), note;
+            pct(m["aux_cpu"]), pct(m["softirq_cpu"]), pct(m["machine"]), pct(m["other_cpu"]), note;
     }
-    printf "\n%s%s.\n", (nconf > 1 ? "MIXED CONFIGURATIONS: " : ""), confl;
-    printf "Medians per K over the runs during which other processes used at most %s cores (runs: used of made).\n", maxother;
-    print "CPU: 100% = one core, user+sys over the measured window (softirq: the whole machine).";
+    printf "\n%s%s; W broadcasts in flight, K relay-server processes joined through one redis-server.\n", (nconf > 1 ? "MIXED CONFIGURATIONS: " : ""), confl;
+    printf "Medians per row over the runs during which other processes used at most %s cores (runs: used of made).\n", maxother;
+    print "CPU: user+sys over the measured window, 100% = one core. A process is also charged for the loopback";
+    print "softirq work the kernel does in its context, so the process columns overlap with softirq; machine is";
+    printf "everything /proc/stat counts busy (all processes, irq and softirq), out of %d00%%: below that, cores were idle.\n", cores;
 }' "$@"
 }
 
@@ -237,18 +246,18 @@ disturbed() {
 }
 
 RUN=0
-run_k() { # k
-    local k=$1 ports pids
+run_k() { # k w
+    local k=$1 w=$2 ports pids
     RUN=$((RUN + 1))
     LINES_BEFORE=$(wc -l < "$RUNS")
     wait_quiet
     if start_redis && start_nodes "$k" "$RUN"; then
         ports=$(IFS=,; echo "${NODE_PORTS[*]}") pids=$(IFS=,; echo "${NODE_PIDS[*]}")
-        if ! timeout 120 bench/sio-bench broadcast -n "$N" --senders "$SENDERS" --window "$WINDOW" \
+        if ! timeout 120 bench/sio-bench broadcast -n "$N" --senders "$SENDERS" --window "$w" \
                 --warmup "$WARMUP" --duration "$DURATION" --connect-timeout 60 --ports "$ports" \
                 --server-pid "$pids" --aux-pid "$REDIS_PID" --server-name sio \
-                --case "cluster K=$k N=$N W=$WINDOW" >>"$RUNS" 2>"$LOG.tmp"; then
-            say "cluster.sh: sio-bench failed for K=$k"
+                --case "cluster K=$k N=$N W=$w" >>"$RUNS" 2>"$LOG.tmp"; then
+            say "cluster.sh: sio-bench failed for K=$k W=$w"
         fi
         grep -E "^== |  (deliveries/s|latency|generator|first error)" "$LOG.tmp" | tee -a "$LOG" >&2 || true
         rm -f "$LOG.tmp"
@@ -258,17 +267,20 @@ run_k() { # k
 }
 
 read -r -a KA <<<"$KS"
-say "cluster.sh: K in (${KA[*]}), N=$N receivers, W=$WINDOW, senders $SENDERS, ${DURATION} s per run, $REPEATS repeat(s); results in $OUT"
+read -r -a WA <<<"$WINDOWS"
+say "cluster.sh: K in (${KA[*]}), W in (${WA[*]}), N=$N receivers, senders $SENDERS, ${DURATION} s per run, $REPEATS repeat(s); results in $OUT"
 say "cluster.sh: $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 START=$(date +%s)
 for ((r = 0; r < REPEATS; r++)); do
-    for ((i = 0; i < ${#KA[@]}; i++)); do # rotated per repeat: no K always runs first on a cold machine
-        k=${KA[$(((i + r) % ${#KA[@]}))]}
-        run_k "$k"
-        for ((t = 0; t < RETRIES; t++)); do
-            disturbed || break
-            say "   (other processes used more than $MAX_OTHER cores: K=$k again)"
-            run_k "$k"
+    for w in "${WA[@]}"; do
+        for ((i = 0; i < ${#KA[@]}; i++)); do # rotated per repeat: no K always runs first on a cold machine
+            k=${KA[$(((i + r) % ${#KA[@]}))]}
+            run_k "$k" "$w"
+            for ((t = 0; t < RETRIES; t++)); do
+                disturbed || break
+                say "   (other processes used more than $MAX_OTHER cores: K=$k W=$w again)"
+                run_k "$k" "$w"
+            done
         done
     done
 done
