@@ -34,7 +34,7 @@
 #   --retries R     a run disturbed that way is made again, up to R more times (2)
 #   --table FILE    run nothing: print the table of the runs in FILE (a runs.jsonl; - for stdin),
 #                   e.g. cat bench/results/cluster-*/runs.jsonl | bench/cluster.sh --table -
-# With the defaults: 12 runs of about 7 s, 1.5 minutes in all. Needs redis-server on the PATH
+# With the defaults: 24 runs of 5-10 s, about 3 minutes in all. Needs redis-server on the PATH
 # (or in $SIO_REDIS_SERVER): Debian's redis-server package (tests/deps.sh installs it as root).
 set -euo pipefail
 
@@ -167,8 +167,8 @@ read -r EPH_LO EPH_HI < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { 
 if [ "$EPH_HI" -lt 64500 ]; then REDIS_PORT_BASE=$((EPH_HI + 500)); else REDIS_PORT_BASE=$((EPH_LO - 2000)); fi
 REDIS_PID="" REDIS_PORT=""
 start_redis() { # sets REDIS_PID and REDIS_PORT
-    local try port log i
-    for try in $(seq 20); do
+    local port log i
+    for _ in $(seq 20); do
         port=$((REDIS_PORT_BASE + (RANDOM % 400)))
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi # taken
         log=$OUT/logs/redis-$port.log
