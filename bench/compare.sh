@@ -16,7 +16,9 @@
 #   --quick         one repeat, 2 s runs, fewer cases: about 3 minutes
 #   --repeats N     runs per case and server (3; the table shows medians)
 #   --duration S    seconds measured per run (5; --quick: 2)
-#   --only REGEX    only the cases whose name matches (e.g. 'relay|churn')
+#   --only REGEX    only the cases whose name matches (e.g. 'relay|churn'); a REGEX that matches
+#                   "cluster" also runs bench/cluster.sh (broadcast over K = 1..4 sio processes
+#                   joined through Redis; not part of the default run) into OUT/cluster
 #   --servers LIST  servers to compare, quoted and space-separated ("sio node ceiling")
 #   --out DIR       where runs.jsonl, report.md and the SVG plots go (bench/results/<time>)
 #   --no-build      use the binaries as they are
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --quiet-wait) QUIET_WAIT=$2; shift ;;
         --max-other) MAX_OTHER=$2; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -219,6 +221,13 @@ for ((r = 0; r < REPEATS; r++)); do
     if [ -x ./sio-server ] && { [ -z "$ONLY" ] || [[ $name =~ $ONLY ]]; }; then run_case "$name" "$args" sio-chat; fi
 done
 say "compare.sh: runs took $(( $(date +%s) - START )) s"
+
+# ---- the cluster scenario, only when asked for by name (its own table: bench/cluster.sh) ----
+if [ -n "$ONLY" ] && [[ cluster =~ $ONLY ]]; then
+    bench/cluster.sh --no-build --repeats "$REPEATS" --out "$OUT/cluster" --quiet-wait "$QUIET_WAIT" \
+        --max-other "$MAX_OTHER" || say "compare.sh: bench/cluster.sh failed (see $OUT/cluster/cluster.log)"
+    if [ ! -s "$RUNS" ]; then exit 0; fi # nothing else was asked for
+fi
 
 # ---- the table and the plots ----
 FILTER=()

@@ -23,9 +23,18 @@
  * per connection, no greeting.
  *
  * Usage: relay-server [--port N] [--host ADDR] [--max-clients N] [--ping-interval MS]
- *                     [--ping-timeout MS]
- * Prints "listening on http://HOST:PORT" on stderr once it accepts connections; stops cleanly
- * on SIGINT/SIGTERM.
+ *                     [--ping-timeout MS] [--redis URL]
+ * Prints "listening on http://HOST:PORT" on stderr once it accepts connections (--port 0: a port
+ * the kernel picks, printed there); stops cleanly on SIGINT/SIGTERM.
+ *
+ * --redis redis://HOST:PORT makes it one node of a cluster (sio_redis_adapter(), the same wire
+ * format as @socket.io/redis-adapter): nothing above changes, since the adapter works under the
+ * public API. Rooms stay local, as with Node's adapter (auth.room joins the room on the node the
+ * socket is connected to); each socket.to(room).emit() is delivered to this node's members and
+ * PUBLISHed once, and every other node delivers it to its own members. bench/cluster.sh runs the
+ * broadcast scenario over K such nodes. The adapter logs "redis adapter: cmd ...: connected" and
+ * "redis adapter: sub ...: connected" on stderr once it can publish and is subscribed; what is
+ * broadcast before that reaches this node's sockets only.
  */
 #include <errno.h>
 #include <limits.h>
@@ -185,7 +194,7 @@ int main(int argc, char **argv)
 {
     struct sio_options o;
     sio_options_init(&o);
-    const char *host = "127.0.0.1";
+    const char *host = "127.0.0.1", *redis_url = NULL;
     long port = 3000;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -194,9 +203,10 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--max-clients") == 0) o.max_clients = (int)int_arg(a, v, 1, 10000000), i++;
         else if (strcmp(a, "--ping-interval") == 0) o.ping_interval = (int)int_arg(a, v, 1, INT_MAX), i++;
         else if (strcmp(a, "--ping-timeout") == 0) o.ping_timeout = (int)int_arg(a, v, 1, INT_MAX), i++;
+        else if (strcmp(a, "--redis") == 0 && v) redis_url = v, i++;
         else {
             fprintf(stderr, "usage: relay-server [--port N] [--host ADDR] [--max-clients N] "
-                            "[--ping-interval MS] [--ping-timeout MS]\n");
+                            "[--ping-interval MS] [--ping-timeout MS] [--redis URL]\n");
             return 2;
         }
     }
@@ -212,6 +222,15 @@ int main(int argc, char **argv)
     sio_nsp_on(nsp, "private message", on_private_message, NULL);
     sio_nsp_on(nsp, "broadcast", on_broadcast, NULL);
     sio_nsp_on(nsp, "ping", on_ping, NULL);
+    if (redis_url) { /* the adapter connects in the background, once the loop runs */
+        int rc = sio_redis_adapter(server, redis_url);
+        if (rc < 0) {
+            fprintf(stderr, "relay-server: --redis %s: %s\n", redis_url,
+                    rc == SIO_ERR_INVAL ? "not a redis:// URL" : sio_strerror(rc));
+            sio_server_free(server);
+            return 2;
+        }
+    }
 
     char err[SIO_ERR_LEN];
     if (sio_server_listen(server, host, (int)port, err) < 0) {

@@ -12,8 +12,8 @@
  *                /proc/<--server-pid>), its descriptors, and a final "still answering?" probe
  *   relay        P pairs exchange "private message" events, W in flight per pair;
  *                messages/s and one-way latency p50/p99/p99.9
- *   broadcast    one sender, N receivers in a room, W broadcasts in flight; deliveries/s
- *                and delivery latency (measured by each receiver)
+ *   broadcast    one sender (or S), N receivers in a room, W broadcasts in flight;
+ *                deliveries/s and delivery latency (measured by each receiver)
  *   churn        connect, Engine.IO handshake, CONNECT, one ack round trip, close; C in
  *                flight; handshakes/s and the latency of the whole cycle
  *   polling      relay over HTTP long-polling only (one held GET + one POST connection each)
@@ -22,6 +22,12 @@
  * The server contract (events, auth, rooms) is at the top of relay-server.c. Every scenario
  * reports the generator's own CPU use (user+sys / wall, 1.0 = one core): a generator near 1.0
  * is saturated, and then the number measures the generator, not the server.
+ *
+ * Several servers at once (a cluster, bench/cluster.sh): --ports spreads the clients over
+ * several ports (client i connects to the (i mod K)-th), --server-pid takes a list (CPU, RSS and
+ * descriptors are summed; the busiest one is reported too), and --aux-pid names processes that
+ * belong to the system under test without serving clients (redis-server), whose CPU is reported
+ * apart instead of counting as "other processes".
  *
  * Two helpers read the JSON lines the scenarios print (one flat object per run):
  *   report FILE  medians per case and server and the ratios between servers, as Markdown
@@ -67,6 +73,8 @@
 #define BENCH_CLOSE_WAIT_NS 2000000000ull  /* churn: how long to wait for the server to hang up */
 #define BENCH_OUT_KEEP 65536          /* an output buffer larger than this is freed once drained */
 #define BENCH_ERR_LEN 160             /* bytes of the first error message kept */
+#define BENCH_MAX_PORTS 64            /* --ports: servers the clients are spread over */
+#define BENCH_MAX_PIDS 64             /* --server-pid, --aux-pid: processes whose CPU is read */
 #define REPORT_MAX_FIELDS 64          /* report/plot: keys per JSON line */
 #define REPORT_MAX_SERVERS 8          /* report/plot: servers (series) */
 #define REPORT_MAX_CASES 128          /* report: distinct cases */
@@ -269,6 +277,33 @@ static double proc_cpu_s(int pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The sum of proc_rss_kb() (or proc_fds(), with fds set) over pids[0..n); -1 if n is 0 or one
+ * is unreadable. */
+static long pids_mem(const int *pids, int n, int fds)
+{
+    long sum = n ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        long v = fds ? proc_fds(pids[i]) : proc_rss_kb(pids[i]);
+        if (v < 0) return -1;
+        sum += v;
+    }
+    return sum;
+}
+
+/* The sum of proc_cpu_s() over pids[0..n), each one also in each[] when each is not NULL; -1 if
+ * n is 0 or one is unreadable. */
+static double pids_cpu_s(const int *pids, int n, double *each)
+{
+    double sum = n ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        double v = proc_cpu_s(pids[i]);
+        if (each) each[i] = v;
+        if (v < 0) sum = -1;
+        if (sum >= 0) sum += v;
+    }
+    return sum;
+}
+
 /* CPU seconds the machine's processes have used (every core: user, nice, system, steal), and
  * in *softirq the seconds spent in interrupts and softirqs, from /proc/stat; -1 if unreadable.
  * Loopback TCP does much of its work in softirqs, which are not charged to any process; so the
@@ -303,15 +338,21 @@ static const char *const scenario_names[] = {"idle", "relay", "broadcast", "chur
 static struct config {
     int scenario;            /* SC_* */
     const char *host;        /* server IPv4 address */
-    int port;                /* server port */
+    int port;                /* server port (--port; the first of --ports) */
+    int ports[BENCH_MAX_PORTS]; /* --ports: client i connects to ports[i % nports] */
+    int nports;              /* entries of ports (1 without --ports) */
     const char *path;        /* Engine.IO path, "/socket.io/" */
-    int server_pid;          /* the server's pid, for RSS/fds/CPU; 0 = unknown */
+    int server_pid[BENCH_MAX_PIDS]; /* the servers' pids, for RSS/fds/CPU (summed) */
+    int nserver;             /* entries of server_pid; 0 = unknown */
+    int aux_pid[BENCH_MAX_PIDS]; /* --aux-pid: other processes of the system under test */
+    int naux;                /* entries of aux_pid */
     const char *server_name; /* label in the output ("sio", "node", "ceiling") */
     const char *case_name;   /* label of this case; default: scenario and parameters */
     double duration;         /* seconds measured */
     double warmup;           /* seconds run before measuring */
     double connect_timeout;  /* seconds allowed for the connect phase */
     int n;                   /* idle/chat-connect: clients; broadcast: receivers */
+    int senders;             /* broadcast: clients that send (take turns), before the receivers */
     int pairs;               /* relay/polling: P */
     int window;              /* relay/polling/broadcast: W in flight */
     int concurrency;         /* churn: C in flight; other scenarios: handshakes in flight */
@@ -321,7 +362,7 @@ static struct config {
     int probe;               /* idle: 1 = check at the end that the server answers acks */
 } cfg = {
     .scenario = -1, .host = "127.0.0.1", .port = 3000, .path = "/socket.io/", .server_name = "?",
-    .duration = 5, .warmup = 1, .connect_timeout = 120, .n = 1000, .pairs = 100, .window = 1,
+    .duration = 5, .warmup = 1, .connect_timeout = 120, .n = 1000, .senders = 1, .pairs = 100, .window = 1,
     .concurrency = 0, .size = 0, .src_addrs = 0, .room = "bench", .probe = 1,
 };
 
@@ -380,8 +421,8 @@ static struct {
     uint32_t ready;           /* clients in CS_READY */
     uint32_t ready_at_start;  /* ready when the warmup began */
     uint32_t src_next;        /* round-robin over source addresses */
-    struct sockaddr_in dst;   /* the server */
-    char hostport[64];        /* Host header value */
+    struct sockaddr_in dst[BENCH_MAX_PORTS];  /* the servers, one per --ports entry */
+    char hostport[BENCH_MAX_PORTS][64];       /* their Host header values */
     volatile sig_atomic_t interrupted; /* SIGINT/SIGTERM: finish now */
     /* broadcast */
     uint32_t bc_expected;     /* receivers every broadcast must reach */
@@ -395,7 +436,9 @@ static struct {
     double cpu0, cpu1;        /* own CPU seconds */
     double host0, host1;      /* the machine's processes' CPU seconds */
     double irq0, irq1;        /* the machine's interrupt and softirq CPU seconds */
-    double srv_cpu0, srv_cpu1; /* server CPU seconds (-1 unknown) */
+    double srv_cpu0, srv_cpu1; /* server CPU seconds, all of them (-1 unknown) */
+    double srv_each0[BENCH_MAX_PIDS], srv_each1[BENCH_MAX_PIDS]; /* the same, per server */
+    double aux_cpu0, aux_cpu1; /* --aux-pid CPU seconds (-1 unknown or none) */
     long rss_base, rss_meas;  /* server VmRSS KiB before connecting, at the end of the hold */
     long fds_base, fds_meas;  /* server descriptors, same moments */
     char rbuf[BENCH_READ_CHUNK]; /* the shared read buffer */
@@ -510,7 +553,8 @@ static int tcp_open(client *c, int which)
             return -1;
         }
     }
-    if (connect(t->fd, (struct sockaddr *)&g.dst, sizeof g.dst) < 0 && errno != EINPROGRESS) {
+    const struct sockaddr_in *dst = &g.dst[c->idx % (uint32_t)cfg.nports];
+    if (connect(t->fd, (const struct sockaddr *)dst, sizeof *dst) < 0 && errno != EINPROGRESS) {
         char why[96];
         snprintf(why, sizeof why, "connect: %s", strerror(errno));
         client_end(c, why);
@@ -584,10 +628,10 @@ static void http_out(client *c, int which, const char *method, const char *query
         n = snprintf(head, sizeof head,
                      "%s %s?EIO=4&transport=polling%s HTTP/1.1\r\nHost: %s\r\n"
                      "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %zu\r\n\r\n",
-                     method, cfg.path, query, g.hostport, blen);
+                     method, cfg.path, query, g.hostport[c->idx % (uint32_t)cfg.nports], blen);
     else
         n = snprintf(head, sizeof head, "%s %s?EIO=4&transport=polling%s HTTP/1.1\r\nHost: %s\r\n\r\n", method,
-                     cfg.path, query, g.hostport);
+                     cfg.path, query, g.hostport[c->idx % (uint32_t)cfg.nports]);
     buf_add(&t->out, head, (size_t)n);
     buf_add(&t->out, body, blen);
     mark_dirty(c, which);
@@ -688,6 +732,17 @@ static void send_ping(client *c)
 /* Broadcast: the ring that counts deliveries per in-flight broadcast. */
 #define BC_RING (2 * BENCH_MAX_WINDOW)
 
+/* Broadcast: who sends broadcast number seq. The senders (clients 0 .. S-1) take turns; one that
+ * was lost is skipped. NULL when none is ready. */
+static client *bc_sender(uint64_t seq)
+{
+    for (int i = 0; i < cfg.senders; i++) {
+        client *c = &g.cl[(seq + (uint64_t)i) % (uint64_t)cfg.senders];
+        if (c->state == CS_READY) return c;
+    }
+    return NULL;
+}
+
 /* Broadcast: retires fully delivered broadcasts (oldest first) and keeps W in flight. */
 static void bc_pump(void)
 {
@@ -695,9 +750,12 @@ static void bc_pump(void)
         g.bc_ring[g.bc_done % BC_RING] = 0;
         g.bc_done++;
     }
-    client *sender = &g.cl[0];
-    if (sender->state != CS_READY || g.phase < PH_WARMUP || g.phase > PH_MEASURE || !g.bc_expected) return;
-    while (g.bc_sent - g.bc_done < (uint64_t)cfg.window) send_broadcast(sender, g.bc_sent++);
+    if (g.phase < PH_WARMUP || g.phase > PH_MEASURE || !g.bc_expected) return;
+    while (g.bc_sent - g.bc_done < (uint64_t)cfg.window) {
+        client *sender = bc_sender(g.bc_sent);
+        if (!sender) return;
+        send_broadcast(sender, g.bc_sent++);
+    }
 }
 
 /* The content's numbers in an event's argument text: send time, and (broadcast) the seq. */
@@ -801,7 +859,8 @@ static void scenario_begin(void)
             for (int w = 0; w < cfg.window; w++) send_private(a, b->sid);
         }
     } else if (cfg.scenario == SC_BROADCAST) {
-        g.bc_expected = g.ready - (g.cl[0].state == CS_READY);
+        g.bc_expected = 0;
+        for (uint32_t i = 0; i < g.ncl; i++) g.bc_expected += g.cl[i].receiver && g.cl[i].state == CS_READY;
         bc_pump();
     }
 }
@@ -815,7 +874,7 @@ static void client_start(client *c)
     c->peer = idx ^ 1;
     c->t[0].fd = c->t[1].fd = -1;
     c->polling = cfg.scenario == SC_POLLING;
-    c->receiver = cfg.scenario == SC_BROADCAST && idx != 0;
+    c->receiver = cfg.scenario == SC_BROADCAST && idx >= (uint32_t)cfg.senders;
     c->t_start = g.now;
     set_state(c, CS_CONNECTING);
     c->t[0].http = 1;
@@ -830,7 +889,7 @@ static void client_start(client *c)
     int n = snprintf(req, sizeof req,
                      "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\n"
                      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-                     cfg.path, g.hostport);
+                     cfg.path, g.hostport[c->idx % (uint32_t)cfg.nports]);
     buf_add(&c->t[0].out, req, (size_t)n);
 }
 
@@ -1132,7 +1191,8 @@ static void measure_begin(void)
     g.t_meas0 = g.now;
     g.cpu0 = self_cpu_s();
     g.host0 = host_busy_s(&g.irq0);
-    g.srv_cpu0 = cfg.server_pid ? proc_cpu_s(cfg.server_pid) : -1;
+    g.srv_cpu0 = pids_cpu_s(cfg.server_pid, cfg.nserver, g.srv_each0);
+    g.aux_cpu0 = pids_cpu_s(cfg.aux_pid, cfg.naux, NULL);
     st.count = 0;
     memset(&st.lat, 0, sizeof st.lat);
 }
@@ -1143,16 +1203,17 @@ static void measure_end(void)
     g.t_meas1 = g.now;
     g.cpu1 = self_cpu_s();
     g.host1 = host_busy_s(&g.irq1);
-    g.srv_cpu1 = cfg.server_pid ? proc_cpu_s(cfg.server_pid) : -1;
+    g.srv_cpu1 = pids_cpu_s(cfg.server_pid, cfg.nserver, g.srv_each1);
+    g.aux_cpu1 = pids_cpu_s(cfg.aux_pid, cfg.naux, NULL);
 }
 
 /* Reads the server's RSS and descriptor count (idle: at the end of the hold; chat-connect: once
  * the connect phase has settled). */
 static void server_mem(void)
 {
-    if (!cfg.server_pid) return;
-    g.rss_meas = proc_rss_kb(cfg.server_pid);
-    g.fds_meas = proc_fds(cfg.server_pid);
+    if (!cfg.nserver) return;
+    g.rss_meas = pids_mem(cfg.server_pid, cfg.nserver, 0);
+    g.fds_meas = pids_mem(cfg.server_pid, cfg.nserver, 1);
 }
 
 /* Idle: BENCH_PROBES ready clients, spread over the whole set, each ask for an ack. */
@@ -1279,9 +1340,15 @@ static void results(void)
     double dur = g.t_meas1 > g.t_meas0 ? (double)(g.t_meas1 - g.t_meas0) / 1e9 : 0;
     double gen_cpu = dur > 0 ? (g.cpu1 - g.cpu0) / dur : 0;
     double srv_cpu = dur > 0 && g.srv_cpu0 >= 0 && g.srv_cpu1 >= 0 ? (g.srv_cpu1 - g.srv_cpu0) / dur : -1;
+    double srv_each[BENCH_MAX_PIDS], srv_max = -1; /* per server, and the busiest one */
+    for (int i = 0; i < cfg.nserver && srv_cpu >= 0; i++) {
+        srv_each[i] = (g.srv_each1[i] - g.srv_each0[i]) / dur;
+        if (srv_each[i] > srv_max) srv_max = srv_each[i];
+    }
+    double aux_cpu = dur > 0 && g.aux_cpu0 >= 0 && g.aux_cpu1 >= 0 ? (g.aux_cpu1 - g.aux_cpu0) / dur : -1;
     double rate = dur > 0 ? (double)st.count / dur : 0;
     double host = dur > 0 && g.host0 >= 0 && g.host1 >= 0 ? (g.host1 - g.host0) / dur : -1;
-    double other = host >= 0 ? host - gen_cpu - (srv_cpu > 0 ? srv_cpu : 0) : -1;
+    double other = host >= 0 ? host - gen_cpu - (srv_cpu > 0 ? srv_cpu : 0) - (aux_cpu > 0 ? aux_cpu : 0) : -1;
     double softirq = host >= 0 ? (g.irq1 - g.irq0) / dur : -1;
     if (other < 0 && host >= 0) other = 0; /* clock-tick rounding */
     double conn_s = (double)(g.t_connected - g.t_run0) / 1e9;
@@ -1295,6 +1362,8 @@ static void results(void)
             break;
         case SC_BROADCAST:
             snprintf(casebuf, sizeof casebuf, "%s N=%d W=%d", sc, cfg.n, cfg.window);
+            if (cfg.senders > 1) snprintf(casebuf + strlen(casebuf), sizeof casebuf - strlen(casebuf), " S=%d", cfg.senders);
+            if (cfg.nports > 1) snprintf(casebuf + strlen(casebuf), sizeof casebuf - strlen(casebuf), " K=%d", cfg.nports);
             break;
         case SC_CHURN:
             snprintf(casebuf, sizeof casebuf, "%s C=%d", sc, cfg.concurrency);
@@ -1333,6 +1402,10 @@ static void results(void)
     jnum(&j, "duration_s", dur);
     jnum(&j, "gen_cpu", gen_cpu);
     jnum(&j, "server_cpu", srv_cpu);
+    jnum(&j, "servers", cfg.nserver);
+    jnum(&j, "server_cpu_max", srv_max);
+    jnum(&j, "aux_cpu", aux_cpu);
+    jnum(&j, "ports", cfg.nports);
     jnum(&j, "host_cpu", host);
     jnum(&j, "other_cpu", other);
     jnum(&j, "softirq_cpu", softirq);
@@ -1352,6 +1425,7 @@ static void results(void)
         break;
     case SC_BROADCAST:
         jnum(&j, "receivers", cfg.n);
+        jnum(&j, "senders", cfg.senders);
         jnum(&j, "window", cfg.window);
         jnum(&j, "broadcasts_per_s", dur > 0 && g.bc_expected ? rate / g.bc_expected : 0);
         break;
@@ -1384,7 +1458,7 @@ static void results(void)
     fflush(stdout);
 
     FILE *o = stderr;
-    fprintf(o, "\n== %s  [server: %s%s]\n", case_name, cfg.server_name, cfg.server_pid ? "" : ", no --server-pid");
+    fprintf(o, "\n== %s  [server: %s%s]\n", case_name, cfg.server_name, cfg.nserver ? "" : ", no --server-pid");
     if (cfg.scenario == SC_CHURN)
         fprintf(o, "   %u cycles in flight, failed %llu, errors %llu, close timeouts %llu\n", g.ncl,
                 (unsigned long long)st.failed, (unsigned long long)st.errors, (unsigned long long)st.close_timeouts);
@@ -1396,7 +1470,7 @@ static void results(void)
         if (per_conn >= 0)
             fprintf(o, "   server RSS       %ld -> %ld KiB: %+.1f MiB, %.0f B per connection\n", g.rss_base, g.rss_meas,
                     delta_mb, per_conn);
-        if (g.fds_meas >= 0 && cfg.server_pid) fprintf(o, "   server fds       %ld -> %ld\n", g.fds_base, g.fds_meas);
+        if (g.fds_meas >= 0 && cfg.nserver) fprintf(o, "   server fds       %ld -> %ld\n", g.fds_base, g.fds_meas);
         if (g.probes_sent)
             fprintf(o, "   still answering  %u of %u probes acked, p50 %.0f us, max %.0f us\n", g.probes_ok,
                     g.probes_sent, hist_q_us(&g.probe_rtt, 0.5), g.probe_rtt.n ? g.probe_rtt.max / 1000.0 : 0);
@@ -1413,6 +1487,12 @@ static void results(void)
     fprintf(o, "   generator CPU    %.0f%% of a core%s", gen_cpu * 100,
             gen_cpu > 0.9 ? "  << SATURATED: this number measures the generator" : "");
     if (srv_cpu >= 0) fprintf(o, ";  server CPU %.0f%%", srv_cpu * 100);
+    if (srv_cpu >= 0 && cfg.nserver > 1) {
+        fprintf(o, " (");
+        for (int i = 0; i < cfg.nserver; i++) fprintf(o, "%s%.0f%%", i ? " + " : "", srv_each[i] * 100);
+        fprintf(o, ")");
+    }
+    if (aux_cpu >= 0) fprintf(o, ";  aux (--aux-pid) CPU %.0f%%", aux_cpu * 100);
     if (other >= 0) fprintf(o, ";  softirq %.0f%%;  other processes %.0f%%%s", softirq * 100, other * 100,
                             other > 0.25 ? " (a busy machine: noisy numbers)" : "");
     fprintf(o, "\n");
@@ -1817,14 +1897,17 @@ static void usage(void)
             "scenarios: idle, relay, broadcast, churn, polling, chat-connect\n"
             "  --host ADDR        server IPv4 address (127.0.0.1)\n"
             "  --port N           server port (3000)\n"
+            "  --ports P1,P2,...  several servers (a cluster): client i connects to the (i mod K)-th\n"
             "  --path P           Engine.IO path (/socket.io/)\n"
-            "  --server-pid PID   read the server's RSS, fds and CPU from /proc\n"
+            "  --server-pid PID[,PID...]  read the servers' RSS, fds and CPU from /proc (summed)\n"
+            "  --aux-pid PID[,PID...]     more processes under test (redis-server): CPU reported apart\n"
             "  --server-name S    label (sio, node, ceiling, ...)\n"
             "  --case NAME        label of the case (default: scenario and parameters)\n"
             "  --duration S       seconds measured (5)\n"
             "  --warmup S         seconds before measuring (1; idle: settle time)\n"
             "  --connect-timeout S  seconds allowed to connect every client (120)\n"
             "  -n N               idle/chat-connect: clients; broadcast: receivers (1000)\n"
+            "  --senders S        broadcast: clients 0..S-1 send, taking turns (1)\n"
             "  --pairs P          relay/polling: pairs (100)\n"
             "  --window W         relay/polling: messages in flight per pair; broadcast: broadcasts (1)\n"
             "  --concurrency C    churn: cycles in flight (64); others: handshakes in flight (256)\n"
@@ -1841,6 +1924,24 @@ static double num_arg(const char *flag, const char *v, double lo, double hi)
     double d = v ? strtod(v, &end) : 0;
     if (!v || *end || end == v || !(d >= lo && d <= hi)) die("%s needs a number in [%g, %g]", flag, lo, hi);
     return d;
+}
+
+/* Parses a comma-separated list of integers in [lo, hi] into out[0..max); returns the count.
+ * Exits with a message on anything else. */
+static int list_arg(const char *flag, const char *v, int *out, int max, long lo, long hi)
+{
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < lo || x > hi || (*end && *end != ',') || n == max)
+            die("%s needs up to %d comma-separated numbers in [%ld, %ld]", flag, max, lo, hi);
+        out[n++] = (int)x;
+        if (!*end) return n;
+        p = end + 1;
+    }
 }
 
 static void on_signal(int sig)
@@ -1864,14 +1965,19 @@ int main(int argc, char **argv)
         i++;
         if (strcmp(a, "--host") == 0) cfg.host = v;
         else if (strcmp(a, "--port") == 0) cfg.port = (int)num_arg(a, v, 1, 65535);
+        else if (strcmp(a, "--ports") == 0) cfg.nports = list_arg(a, v, cfg.ports, BENCH_MAX_PORTS, 1, 65535);
         else if (strcmp(a, "--path") == 0) cfg.path = v;
-        else if (strcmp(a, "--server-pid") == 0) cfg.server_pid = (int)num_arg(a, v, 0, 1e9);
+        else if (strcmp(a, "--server-pid") == 0) {
+            cfg.nserver = list_arg(a, v, cfg.server_pid, BENCH_MAX_PIDS, 0, 1000000000);
+            if (cfg.nserver == 1 && cfg.server_pid[0] == 0) cfg.nserver = 0; /* 0: unknown */
+        } else if (strcmp(a, "--aux-pid") == 0) cfg.naux = list_arg(a, v, cfg.aux_pid, BENCH_MAX_PIDS, 1, 1000000000);
         else if (strcmp(a, "--server-name") == 0) cfg.server_name = v;
         else if (strcmp(a, "--case") == 0) cfg.case_name = v;
         else if (strcmp(a, "--duration") == 0) cfg.duration = num_arg(a, v, 0.1, 86400);
         else if (strcmp(a, "--warmup") == 0) cfg.warmup = num_arg(a, v, 0, 86400);
         else if (strcmp(a, "--connect-timeout") == 0) cfg.connect_timeout = num_arg(a, v, 1, 86400);
         else if (strcmp(a, "-n") == 0) cfg.n = (int)num_arg(a, v, 1, 10000000);
+        else if (strcmp(a, "--senders") == 0) cfg.senders = (int)num_arg(a, v, 1, 10000);
         else if (strcmp(a, "--pairs") == 0) cfg.pairs = (int)num_arg(a, v, 1, 5000000);
         else if (strcmp(a, "--window") == 0) cfg.window = (int)num_arg(a, v, 1, BENCH_MAX_WINDOW);
         else if (strcmp(a, "--concurrency") == 0) cfg.concurrency = (int)num_arg(a, v, 1, 1000000);
@@ -1885,7 +1991,7 @@ int main(int argc, char **argv)
     /* Clients, by scenario. */
     switch (cfg.scenario) {
     case SC_RELAY: case SC_POLLING: g.ncl = (uint32_t)cfg.pairs * 2; break;
-    case SC_BROADCAST: g.ncl = (uint32_t)cfg.n + 1; break; /* client 0 sends, the rest receive */
+    case SC_BROADCAST: g.ncl = (uint32_t)(cfg.n + cfg.senders); break; /* 0..S-1 send, the rest receive */
     case SC_CHURN: g.ncl = (uint32_t)(cfg.concurrency ? cfg.concurrency : 64); break;
     default: g.ncl = (uint32_t)cfg.n;
     }
@@ -1910,11 +2016,16 @@ int main(int argc, char **argv)
             "(see bench/README.md) or ask for fewer", (unsigned long long)g.ncl, (unsigned long long)need,
             (unsigned long long)rl.rlim_cur);
 
-    memset(&g.dst, 0, sizeof g.dst);
-    g.dst.sin_family = AF_INET;
-    g.dst.sin_port = htons((uint16_t)cfg.port);
-    if (inet_pton(AF_INET, cfg.host, &g.dst.sin_addr) != 1) die("--host %s: not an IPv4 address", cfg.host);
-    snprintf(g.hostport, sizeof g.hostport, "%s:%d", cfg.host, cfg.port);
+    if (cfg.nports) cfg.port = cfg.ports[0];
+    else cfg.ports[cfg.nports++] = cfg.port;
+    for (int i = 0; i < cfg.nports; i++) {
+        struct sockaddr_in *d = &g.dst[i];
+        memset(d, 0, sizeof *d);
+        d->sin_family = AF_INET;
+        d->sin_port = htons((uint16_t)cfg.ports[i]);
+        if (inet_pton(AF_INET, cfg.host, &d->sin_addr) != 1) die("--host %s: not an IPv4 address", cfg.host);
+        snprintf(g.hostport[i], sizeof g.hostport[i], "%s:%d", cfg.host, cfg.ports[i]);
+    }
 
     g.cl = calloc(g.ncl, sizeof *g.cl);
     /* Two connections per client, and a slot that dies and restarts within one turn may be
@@ -1934,10 +2045,14 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    if (cfg.server_pid) {
-        g.rss_base = proc_rss_kb(cfg.server_pid);
-        g.fds_base = proc_fds(cfg.server_pid);
-        if (g.rss_base < 0) die("--server-pid %d: cannot read /proc/%d/status", cfg.server_pid, cfg.server_pid);
+    for (int i = 0; i < cfg.nserver; i++)
+        if (proc_rss_kb(cfg.server_pid[i]) < 0)
+            die("--server-pid %d: cannot read /proc/%d/status", cfg.server_pid[i], cfg.server_pid[i]);
+    for (int i = 0; i < cfg.naux; i++)
+        if (proc_cpu_s(cfg.aux_pid[i]) < 0) die("--aux-pid %d: cannot read /proc/%d/stat", cfg.aux_pid[i], cfg.aux_pid[i]);
+    if (cfg.nserver) {
+        g.rss_base = pids_mem(cfg.server_pid, cfg.nserver, 0);
+        g.fds_base = pids_mem(cfg.server_pid, cfg.nserver, 1);
     }
     g.rss_meas = g.fds_meas = -1;
 
