@@ -46,6 +46,8 @@
 #define INBUF_START 16384       /* first input buffer */
 #define READ_MIN 4096           /* grow the input buffer when less room than this is left */
 #define KEEP_BUF 65536          /* a buffer bigger than this is freed when it empties */
+#define READ_GROW_MAX (256 * 1024) /* a read that fills the buffer doubles it, up to this, so a
+                                      busy subscription is taken in big gulps */
 #define INLINE_TOKS 64          /* tokens kept inside the struct; bigger replies use the heap */
 #define MAX_CMD_ARGS 64         /* arguments of sio__redis_cmd() */
 #define LOG_LINE 512            /* longest log line */
@@ -751,44 +753,56 @@ static void process_input(sio_redis *r)
     }
 }
 
-/* Reads once (level-triggered: the loop calls again while bytes remain), then dispatches. */
+/* Reads and dispatches until the socket is drained or SIO_REDIS_READ_BUDGET bytes were taken
+ * this turn (level-triggered: the loop calls again while bytes remain). Reading only one
+ * buffer's worth per turn would let a busy subscription fall behind its publishers, and Redis
+ * then cuts the subscriber off at its client-output-buffer-limit. */
 static void do_read(sio_redis *r)
 {
-    /* process_input() has taken every complete reply out, so a full buffer at the limit holds
-     * one reply that does not fit. */
-    if (r->in_len == r->in_cap && r->in_cap >= (size_t)SIO_REDIS_MAX_INBUF) {
-        drop(r, "a reply is larger than SIO_REDIS_MAX_INBUF");
-        return;
-    }
-    if (r->in_cap - r->in_len < READ_MIN && r->in_cap < (size_t)SIO_REDIS_MAX_INBUF) {
-        size_t cap = r->in_cap ? r->in_cap * 2 : INBUF_START;
-        if (cap > (size_t)SIO_REDIS_MAX_INBUF) cap = (size_t)SIO_REDIS_MAX_INBUF;
-        char *p = realloc(r->in, cap);
-        if (!p) {
-            drop(r, "out of memory for the input buffer");
+    size_t taken = 0;
+    int filled = 0; /* the last read filled all the room there was: more is probably waiting */
+    do {
+        /* process_input() has taken every complete reply out, so a full buffer at the limit
+         * holds one reply that does not fit. */
+        if (r->in_len == r->in_cap && r->in_cap >= (size_t)SIO_REDIS_MAX_INBUF) {
+            drop(r, "a reply is larger than SIO_REDIS_MAX_INBUF");
             return;
         }
-        r->in = p;
-        r->in_cap = cap;
-    }
-    ssize_t n = read(r->fd, r->in + r->in_len, r->in_cap - r->in_len);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n <= 0) {
-        char why[96];
-        if (n == 0) snprintf(why, sizeof why, "EOF (server closed the connection)");
-        else snprintf(why, sizeof why, "read: %s", strerror(errno));
-        drop(r, why);
-        return;
-    }
-    r->in_len += (size_t)n;
-    process_input(r);
-    if (r->is_free_asap) return;
-    if (r->is_close_asap) {
-        char why[sizeof r->close_why];
-        memcpy(why, r->close_why, sizeof why);
-        drop(r, why);
-        return;
-    }
+        if ((r->in_cap - r->in_len < READ_MIN || (filled && r->in_cap < READ_GROW_MAX)) &&
+            r->in_cap < (size_t)SIO_REDIS_MAX_INBUF) {
+            size_t cap = r->in_cap ? r->in_cap * 2 : INBUF_START;
+            if (cap > (size_t)SIO_REDIS_MAX_INBUF) cap = (size_t)SIO_REDIS_MAX_INBUF;
+            char *p = realloc(r->in, cap);
+            if (!p) {
+                drop(r, "out of memory for the input buffer");
+                return;
+            }
+            r->in = p;
+            r->in_cap = cap;
+        }
+        size_t room = r->in_cap - r->in_len;
+        ssize_t n = read(r->fd, r->in + r->in_len, room);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) {
+            char why[96];
+            if (n == 0) snprintf(why, sizeof why, "EOF (server closed the connection)");
+            else snprintf(why, sizeof why, "read: %s", strerror(errno));
+            drop(r, why);
+            return;
+        }
+        r->in_len += (size_t)n;
+        taken += (size_t)n;
+        filled = (size_t)n == room;
+        process_input(r);
+        if (r->is_free_asap) return;
+        if (r->is_close_asap) {
+            char why[sizeof r->close_why];
+            memcpy(why, r->close_why, sizeof why);
+            drop(r, why);
+            return;
+        }
+        if (r->state == ST_DOWN) return;
+    } while (filled && taken < (size_t)SIO_REDIS_READ_BUDGET);
     if (r->in_len == 0 && r->in_cap > KEEP_BUF) {
         free(r->in);
         r->in = NULL;

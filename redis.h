@@ -26,7 +26,8 @@
  * Buffers: output is appended to one buffer and written when the descriptor is writable (writable
  * interest is registered only while bytes are pending, so commands issued in one loop turn leave
  * in one write), or at once when more than SIO_REDIS_FLUSH_AT bytes are waiting. Input is read into
- * one buffer; every complete reply in it is parsed (resp.h) and handed to its callback as tokens
+ * one buffer, until the socket is drained (at most SIO_REDIS_READ_BUDGET bytes a turn, so a busy
+ * subscription keeps up with its publishers without starving the clients); every complete reply in it is parsed (resp.h) and handed to its callback as tokens
  * that point into that buffer -- valid until the callback returns. Both buffers grow by doubling
  * and shrink back when they empty. Nothing is allocated per byte or per reply.
  *
@@ -65,6 +66,10 @@
 #endif
 #ifndef SIO_REDIS_BACKOFF_MAX_MS
 #define SIO_REDIS_BACKOFF_MAX_MS 5000 /* reconnect delays double up to this */
+#endif
+#ifndef SIO_REDIS_READ_BUDGET
+#define SIO_REDIS_READ_BUDGET (1L << 20) /* bytes read from one connection per loop turn, at most;
+                                            the rest waits for the next turn */
 #endif
 #ifndef SIO_REDIS_FLUSH_AT
 #define SIO_REDIS_FLUSH_AT 65536 /* pending output that is written at once, not at the next turn */
