@@ -2005,13 +2005,21 @@ static int packet_event(const sio_nsp *nsp, sio_str packet, char name[SIO_MAX_EV
 /* A broadcast published by another node (§1.3). */
 static void adapter_on_broadcast(sio_nsp *nsp, sio_str room, sio_str payload)
 {
-    if (room.len) { /* the pre-filter: a room nobody here is in */
+    if (room.len) { /* the pre-filter: a room nobody here is in (any live member will do) */
         char name[SIO_MAX_ROOM_NAME + 1];
         if (room.len > SIO_MAX_ROOM_NAME) return;
         memcpy(name, room.p, room.len);
         name[room.len] = '\0';
-        if (!sio_room_count(nsp, name)) return;
+        const struct room *r = room_find(nsp, name);
+        uint32_t i = 0;
+        while (r && i < r->n && r->members[i]->gone) i++;
+        if (!(r && i < r->n) && !(room.len == SIO_ID_LEN && sio_find_socket(nsp, name, SIO_ID_LEN))) return;
     }
+    /* Our own broadcast, echoed back by Redis: notepack writes [uid, packet, opts] as a fixarray
+     * of 3 whose first element is a fixstr, so the uid can be compared before decoding anything. */
+    const unsigned char *mp = (const unsigned char *)payload.p;
+    size_t ul = strlen(nsp->uid);
+    if (payload.len > 2 + ul && mp[0] == 0x93 && mp[1] == (0xa0 | ul) && memcmp(mp + 2, nsp->uid, ul) == 0) return;
     char stack[SIO_PKT_STACK];
     sio_jw w;
     sio_jw_init(&w, stack, sizeof stack);
