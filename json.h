@@ -74,7 +74,9 @@ typedef struct sio_json_tok {
  * with toks == NULL, validates only and returns the number of tokens that would be needed;
  * SIO_JSON_ERR_NOMEM if ntoks is too small, _INVAL for bad JSON, _PART for truncated text,
  * _DEPTH for too deep nesting. Runs in time linear in len, uses no recursion, never reads
- * js[len] (the text need not be NUL-terminated). */
+ * js[len] (the text need not be NUL-terminated). With _NOMEM, toks[0..ntoks) hold the first
+ * ntoks tokens, complete (a caller may ask for only the first few); after any other error their
+ * contents are unspecified. */
 int sio_json_parse(const char *js, size_t len, sio_json_tok *toks, unsigned ntoks);
 
 /* ====== Navigation over validated text ======
@@ -146,6 +148,7 @@ typedef struct sio_jw {
     int depth;       /* current nesting depth */
     int after_key;   /* 1 right after sio_jw_key(): the next value needs no comma */
     uint64_t nonempty; /* bit d set: the container at depth d already holds an element */
+    uint64_t objects;  /* bit d set: the container at depth d is an object (closes with '}') */
 } sio_jw;
 
 /* Starts a writer over the caller's buffer (may be NULL/0: then it allocates on first write).
