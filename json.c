@@ -556,17 +556,31 @@ int sio_json_next(sio_str container, size_t *pos, sio_str *key, sio_str *val)
     return 1;
 }
 
+static int valid_str_eq(sio_str s, const char *cstr); /* with sio_json_str_eq(), below */
+
 /* Walks the whole object, because a later duplicate key overrides an earlier one; any malformed
- * member makes the whole lookup absent. */
-sio_str sio_json_get(sio_str obj, const char *key)
+ * member makes the whole lookup absent. Each key is scanned once (by sio_json_next), then
+ * compared with every wanted key without a second scan. */
+int sio_json_get_n(sio_str obj, const char *const *keys, sio_str *vals, int n)
 {
-    sio_str none = {NULL, 0}, found = {NULL, 0}, k, v;
+    sio_str k, v;
     size_t pos = 0;
     int r;
-    if (!key || sio_json_typeof(obj) != SIO_JSON_OBJECT) return none;
+    if (n < 0 || (n > 0 && (!keys || !vals))) return -1;
+    for (int i = 0; i < n; i++) vals[i] = (sio_str){NULL, 0};
+    if (sio_json_typeof(obj) != SIO_JSON_OBJECT) return -1;
     while ((r = sio_json_next(obj, &pos, &k, &v)) == 1)
-        if (sio_json_str_eq(k, key)) found = v;
-    return r == 0 ? found : none;
+        for (int i = 0; i < n; i++)
+            if (keys[i] && valid_str_eq(k, keys[i])) vals[i] = v;
+    if (r == 0) return 0;
+    for (int i = 0; i < n; i++) vals[i] = (sio_str){NULL, 0};
+    return -1;
+}
+
+sio_str sio_json_get(sio_str obj, const char *key)
+{
+    sio_str v;
+    return key && sio_json_get_n(obj, &key, &v, 1) == 0 ? v : (sio_str){NULL, 0};
 }
 
 /* Stops at element i: the elements after it are not checked. */
@@ -675,12 +689,19 @@ long sio_json_unescape(sio_str s, char *dst, size_t cap)
 int sio_json_str_eq(sio_str s, const char *cstr)
 {
     sio_str q;
+    return cstr && exact_string(s, &q) && valid_str_eq(q, cstr);
+}
+
+/* sio_json_str_eq() for a string s already checked by scan_string() (quotes included, no space
+ * around it), so not checked again. */
+static int valid_str_eq(sio_str s, const char *cstr)
+{
     size_t i = 1;
     unsigned char c[4];
     int k;
-    if (!cstr || !exact_string(s, &q)) return 0;
-    if (!memchr(q.p + 1, '\\', q.len - 2)) return strncmp(cstr, q.p + 1, q.len - 2) == 0 && cstr[q.len - 2] == '\0';
-    while ((k = next_char(q.p, q.len - 1, &i, c)) > 0) {
+    for (; i < s.len - 1 && s.p[i] != '\\'; i++, cstr++) /* raw bytes (never NUL) compare as they are */
+        if (*cstr != s.p[i]) return 0;
+    while ((k = next_char(s.p, s.len - 1, &i, c)) > 0) {
         for (int j = 0; j < k; j++, cstr++)
             if (*cstr == '\0' || (unsigned char)*cstr != c[j]) return 0;
     }
@@ -824,9 +845,12 @@ static int jw_reserve(sio_jw *w, size_t n)
     return 1;
 }
 
-static void jw_put(sio_jw *w, const void *p, size_t n)
+/* Appends n bytes, unless the writer has failed. With room left this is a compare and a copy,
+ * small enough to inline where n is a constant (a bracket, a quote, a comma). */
+static inline void jw_put(sio_jw *w, const void *p, size_t n)
 {
-    if (n == 0 || !jw_reserve(w, n)) return;
+    if (n == 0 || w->err) return;
+    if (n > w->cap - w->len && !jw_reserve(w, n)) return;
     memcpy(w->buf + w->len, p, n);
     w->len += n;
 }

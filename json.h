@@ -96,6 +96,15 @@ sio_json_type sio_json_typeof(sio_str v);
  * Returns {NULL,0} if obj is not an object or the key is absent. */
 sio_str sio_json_get(sio_str obj, const char *key);
 
+/* Several members of an object `obj` in one pass, as JavaScript destructures
+ * `const { to, content } = obj`: vals[i] gets the value under keys[i] (compared as with
+ * sio_json_get(); the last duplicate wins), or {NULL,0} when it is absent or keys[i] is NULL.
+ * Returns 0, or -1 with every vals[i] absent if obj is not a well-formed object.
+ * Example:  static const char *const keys[] = {"to", "content"};
+ *           sio_str v[2];
+ *           if (sio_json_get_n(msg, keys, v, 2) == 0 && v[0].p) ... */
+int sio_json_get_n(sio_str obj, const char *const *keys, sio_str *vals, int n);
+
 /* For an array `arr`: element i (0-based), or {NULL,0} if out of range / not an array. */
 sio_str sio_json_at(sio_str arr, int i);
 

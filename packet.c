@@ -40,13 +40,18 @@ int sio_eio_payload_next(const char *body, size_t len, size_t *pos, sio_str *pkt
 
 /* ====== Socket.IO: helpers ====== */
 
-static const char *const reserved[] = {"connect",       "connect_error", "disconnect",
-                                       "disconnecting", "newListener",   "removeListener"};
+/* The reserved names, each with its length (compared first: most names differ in length). */
+#define RESERVED(s) {s, sizeof s - 1}
+static const struct {
+    const char *name; /* the name */
+    size_t len;       /* strlen(name) */
+} reserved[] = {RESERVED("connect"),       RESERVED("connect_error"), RESERVED("disconnect"),
+                RESERVED("disconnecting"), RESERVED("newListener"),   RESERVED("removeListener")};
 
 int sio_packet_reserved(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-        if (strlen(reserved[i]) == len && memcmp(name, reserved[i], len) == 0) return 1;
+        if (reserved[i].len == len && memcmp(name, reserved[i].name, len) == 0) return 1;
     return 0;
 }
 

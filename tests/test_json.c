@@ -434,6 +434,34 @@ static void test_get(void)
     CHECK(sio_json_get((sio_str){g, 8}, "k").p == NULL, "unterminated object, guarded");
 }
 
+/* Destructuring: several keys in one pass agree with sio_json_get() one by one. */
+static void test_get_n(void)
+{
+    static const char obj[] = "{\"to\":\"x\",\"content\":{\"t\":1},\"to\":\"y\",\"c\\u006fntent\":[2],\"n\":null}";
+    const char *const keys[] = {"content", "to", "missing", NULL, "n", "to"};
+    sio_str o = {guarded(obj, sizeof obj - 1), sizeof obj - 1}, v[6];
+    CHECK(sio_json_get_n(o, keys, v, 6) == 0, "object");
+    CHECK(slice_is(v[0], "[2]"), "escaped duplicate key wins");
+    CHECK(slice_is(v[1], "\"y\"") && slice_is(v[5], "\"y\""), "last duplicate wins, key asked twice");
+    CHECK(v[2].p == NULL && v[3].p == NULL, "absent key, NULL key");
+    CHECK(slice_is(v[4], "null"), "null value is present");
+    for (int i = 0; i < 6; i++)
+        CHECK(keys[i] ? v[i].p == sio_json_get(o, keys[i]).p && v[i].len == sio_json_get(o, keys[i]).len : 1,
+              "same as sio_json_get");
+    CHECK(sio_json_get_n(o, keys, v, 0) == 0, "no keys");
+
+    static const char *const bad[] = {"[1]", "{\"to\":1,}", "{\"to\":\"\x01\"}", "{\"to\":1", "1", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v[0] = v[1] = (sio_str){"x", 1};
+        CHECK(sio_json_get_n((sio_str){guarded(bad[i], strlen(bad[i])), strlen(bad[i])}, keys, v, 2) == -1 &&
+                  v[0].p == NULL && v[1].p == NULL,
+              "not a well-formed object: all absent");
+    }
+    CHECK(sio_json_get_n(S("{\"to\":1,\"x\":}"), keys, v, 2) == -1 && v[1].p == NULL,
+          "a bad member after a match: absent");
+    CHECK(sio_json_get_n(o, NULL, v, 1) == -1 && sio_json_get_n(o, keys, NULL, 1) == -1, "NULL arrays");
+}
+
 static void test_at_count_next(void)
 {
     static const char arr[] = "[ 1 , \"two\" , [3] , {\"4\":4} ]";
@@ -1063,6 +1091,7 @@ int main(void)
     RUN(test_value_end);
     RUN(test_typeof_trim);
     RUN(test_get);
+    RUN(test_get_n);
     RUN(test_at_count_next);
     RUN(test_str_eq_unescape);
     RUN(test_string_round_trip);
