@@ -325,9 +325,8 @@ static long scan_scalar(const char *js, size_t len, size_t pos, sio_json_type *t
 enum scan_state {
     WANT_VALUE,          /* a value: top level, after ',' in an array, or after ':' */
     WANT_VALUE_OR_CLOSE, /* right after '[': a value or ']' */
-    WANT_KEY,            /* after ',' in an object: a string key */
-    WANT_KEY_OR_CLOSE,   /* right after '{': a string key or '}' */
-    WANT_COLON,          /* after a key */
+    WANT_KEY,            /* after ',' in an object: a string key (and then its ':') */
+    WANT_KEY_OR_CLOSE,   /* right after '{': a string key or '}' (and then its ':') */
     WANT_COMMA_OR_CLOSE  /* after a value inside a container */
 };
 
@@ -422,15 +421,13 @@ static long scan_value(const char *js, size_t len, size_t pos, sio_json_tok *tok
             if (fits(top->tok, ntoks)) toks[top->tok].size++;
             top->key = (int32_t)n;
             n++;
-            pos = (size_t)end;
-            state = WANT_COLON;
-            continue;
-        }
-        case WANT_COLON:
-            if (c != ':') return SIO_JSON_ERR_INVAL;
+            pos = skip_ws(js, len, (size_t)end); /* then the ':' */
+            if (pos == len) return SIO_JSON_ERR_PART;
+            if (js[pos] != ':') return SIO_JSON_ERR_INVAL;
             pos++;
             state = WANT_VALUE;
             continue;
+        }
         case WANT_COMMA_OR_CLOSE:
             if (c == ',') {
                 pos++;

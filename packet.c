@@ -95,9 +95,16 @@ static int check_payload(const struct sio_packet *pk)
         if (t != SIO_JSON_ARRAY) return -1;
         sio_json_type ft = sio_json_typeof(pk->first);
         if (ft == SIO_JSON_STRING) {
-            char name[32]; /* longer than any reserved name; longer names are not reserved */
-            long n = sio_json_unescape(pk->first, name, sizeof name);
-            if (n >= 0 && sio_packet_reserved(name, (size_t)n)) return -1;
+            /* The string was just validated: without a backslash, its bytes are the name. */
+            const char *raw = pk->first.p + 1;
+            size_t raw_len = pk->first.len - 2;
+            if (!memchr(raw, '\\', raw_len)) {
+                if (sio_packet_reserved(raw, raw_len)) return -1;
+            } else {
+                char name[32]; /* longer than any reserved name; longer names are not reserved */
+                long n = sio_json_unescape(pk->first, name, sizeof name);
+                if (n >= 0 && sio_packet_reserved(name, (size_t)n)) return -1;
+            }
         } else if (ft != SIO_JSON_NUMBER) {
             return -1; /* empty array, or a name that is not a string/number */
         }

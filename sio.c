@@ -1007,8 +1007,13 @@ sio_op sio_to(sio_op op, const char *room)
     return op;
 }
 
-sio_op sio_broadcast(sio_socket *s) { return sio_except(sio_all(s->nsp), s->id); }
-sio_op sio_socket_to(sio_socket *s, const char *room) { return sio_to(sio_broadcast(s), room); }
+/* These two build their op in one initializer: going through sio_all(), sio_except() and sio_to()
+ * copies the whole struct (two arrays of rooms) at each step, which shows in a relay's profile. */
+sio_op sio_broadcast(sio_socket *s) { return (sio_op){.nsp = s->nsp, .except = {s->id}, .nexcept = 1}; }
+sio_op sio_socket_to(sio_socket *s, const char *room)
+{
+    return (sio_op){.nsp = s->nsp, .rooms = {room}, .nrooms = 1, .except = {s->id}, .nexcept = 1};
+}
 
 sio_op sio_volatile(sio_op op)
 {
