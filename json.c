@@ -98,7 +98,7 @@ static uint64_t special_bytes(uint64_t x)
 /* Offset of the first byte at or after i that is not str_plain (n if none). Words of 8 bytes are
  * read with memcpy (any alignment), never past s[n]; on a little-endian machine the first
  * special byte of a word is found from its lowest flag, elsewhere byte by byte. */
-static size_t skip_plain(const unsigned char *s, size_t n, size_t i)
+static inline size_t skip_plain(const unsigned char *s, size_t n, size_t i)
 {
     while (n - i >= 8) {
         uint64_t x;
