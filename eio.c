@@ -111,17 +111,27 @@ void sio__new_id(char out[SIO_ID_LEN + 1])
     out[SIO_ID_LEN] = '\0';
 }
 
-/* Mixes the id in 8 bytes at a time (xor, multiply by an odd constant, fold the high half
- * down), started from the table's random seed: three multiplications where a byte-wise hash
- * takes twenty, every one of them waiting for the last. */
+/* One step of id_hash(): xor in a word, multiply by an odd constant, fold the high half down. */
+static uint64_t id_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h ^ h >> 32;
+}
+
+/* Mixes the id in 8 bytes at a time, started from the table's random seed: three
+ * multiplications where a byte-wise hash takes twenty, each waiting for the last. The sizes are
+ * constants, so each memcpy is one load. */
 static uint32_t id_hash(const eio_idtab *t, const char *id)
 {
-    uint64_t h = t->seed;
-    for (int i = 0; i < SIO_ID_LEN; i += 8) {
-        uint64_t w = 0;
-        memcpy(&w, id + i, SIO_ID_LEN - i < 8 ? (size_t)(SIO_ID_LEN - i) : 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 32;
+    uint64_t h = t->seed, w;
+    for (int i = 0; i + 8 <= SIO_ID_LEN; i += 8) {
+        memcpy(&w, id + i, 8);
+        h = id_mix(h, w);
+    }
+    if (SIO_ID_LEN % 8) { /* the last bytes */
+        w = 0;
+        memcpy(&w, id + SIO_ID_LEN / 8 * 8, SIO_ID_LEN % 8);
+        h = id_mix(h, w);
     }
     return (uint32_t)h;
 }

@@ -1402,7 +1402,13 @@ static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bi
     char name[SIO_MAX_EVENT_NAME + 1];
     sio_json_type nt = sio_json_typeof(first);
     if (nt == SIO_JSON_STRING) {
-        if (sio_json_unescape(first, name, sizeof name) < 0) name[0] = '\0', nt = SIO_JSON_NONE;
+        size_t n = first.len - 2; /* validated: without a backslash, the name is its bytes */
+        if (n <= SIO_MAX_EVENT_NAME && !memchr(first.p + 1, '\\', n)) {
+            memcpy(name, first.p + 1, n);
+            name[n] = '\0';
+        } else if (sio_json_unescape(first, name, sizeof name) < 0) {
+            name[0] = '\0', nt = SIO_JSON_NONE;
+        }
     } else if (nt == SIO_JSON_NUMBER) {
         size_t n = first.len < SIO_MAX_EVENT_NAME ? first.len : SIO_MAX_EVENT_NAME;
         memcpy(name, first.p, n);
