@@ -111,12 +111,29 @@ void sio__new_id(char out[SIO_ID_LEN + 1])
     out[SIO_ID_LEN] = '\0';
 }
 
-/* FNV-1a over the id, started from the table's random seed. */
+/* One step of id_hash(): xor in a word, multiply by an odd constant, fold the high half down. */
+static uint64_t id_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    return h ^ h >> 32;
+}
+
+/* Mixes the id in 8 bytes at a time, started from the table's random seed: three
+ * multiplications where a byte-wise hash takes twenty, each waiting for the last. The sizes are
+ * constants, so each memcpy is one load. */
 static uint32_t id_hash(const eio_idtab *t, const char *id)
 {
-    uint64_t h = t->seed;
-    for (int i = 0; i < SIO_ID_LEN; i++) h = (h ^ (unsigned char)id[i]) * 0x100000001b3ull;
-    return (uint32_t)(h ^ h >> 32);
+    uint64_t h = t->seed, w;
+    for (int i = 0; i + 8 <= SIO_ID_LEN; i += 8) {
+        memcpy(&w, id + i, 8);
+        h = id_mix(h, w);
+    }
+    if (SIO_ID_LEN % 8) { /* the last bytes */
+        w = 0;
+        memcpy(&w, id + SIO_ID_LEN / 8 * 8, SIO_ID_LEN % 8);
+        h = id_mix(h, w);
+    }
+    return (uint32_t)h;
 }
 
 static const char *id_of(const eio_idtab *t, const void *obj) { return (const char *)obj + t->key_off; }

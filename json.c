@@ -68,6 +68,55 @@ static int is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* 1 for the bytes a string may hold as they are and that end nothing: printable ASCII but '"'
+ * (0x22) and '\\' (0x5C). Control characters (< 0x20) must be escaped, and bytes >= 0x80 start
+ * UTF-8 sequences, checked one by one. A table keeps the scanner's inner loop to one test. */
+static const unsigned char str_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00..0f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10..1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20..2f: '"' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30..3f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40..4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50..5f: '\\' */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60..6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 70..7f */
+    /* 80..ff: 0 */
+};
+
+/* Flags the bytes of the 8 packed in x that are not str_plain: '"', '\\', control characters and
+ * bytes >= 0x80 get their high bit set in the result. Byte-wise "has a zero byte" tests (Hacker's
+ * Delight, 6-1): (v - 0x01..01) & ~v flags the zero bytes of v, (x - 0x20..20) & ~x the bytes of
+ * x below 0x20. A borrow can flag a plain byte too, but only one above a flagged special byte:
+ * the result is 0 exactly when all 8 are plain, and its lowest flag marks the first special. */
+static uint64_t special_bytes(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+    return (((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | ((x - ones * 0x20) & ~x) | x) & high;
+}
+
+/* Offset of the first byte at or after i that is not str_plain (n if none). Words of 8 bytes are
+ * read with memcpy (any alignment), never past s[n]; on a little-endian machine the first
+ * special byte of a word is found from its lowest flag, elsewhere byte by byte. */
+static inline size_t skip_plain(const unsigned char *s, size_t n, size_t i)
+{
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t hits = special_bytes(x);
+        if (hits) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)__builtin_ctzll(hits) / 8; /* s[i] is the lowest byte of x */
+#else
+            break;
+#endif
+        }
+        i += 8;
+    }
+    while (i < n && str_plain[s[i]]) i++;
+    return i;
+}
+
 /* Value of a hex digit, or -1. */
 static int hex_val(unsigned char c)
 {
@@ -165,23 +214,28 @@ static int utf8_put(uint32_t cp, unsigned char out[4])
  * the value, SIO_JSON_ERR_PART if the text ends while the value is still a valid prefix, or
  * SIO_JSON_ERR_INVAL. None reads js[len]. */
 
-/* A string (RFC 8259 §7); js[pos] is the opening quote. */
+/* A string (RFC 8259 §7); js[pos] is the opening quote. Runs of plain bytes are skipped by
+ * skip_plain(); only quotes, escapes, control characters and UTF-8 sequences are looked at one
+ * by one. */
 static long scan_string(const char *js, size_t len, size_t pos)
 {
+    const unsigned char *s = (const unsigned char *)js;
     size_t i = pos + 1;
-    while (i < len) {
-        unsigned char c = (unsigned char)js[i];
+    for (;;) {
+        i = skip_plain(s, len, i);
+        if (i >= len) return SIO_JSON_ERR_PART;
+        unsigned char c = s[i];
         if (c == '"') return (long)(i + 1);
         if (c == '\\') {
             if (i + 1 >= len) return SIO_JSON_ERR_PART;
-            switch (js[i + 1]) {
+            switch (s[i + 1]) {
             case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
                 i += 2;
                 break;
             case 'u':
                 for (size_t k = i + 2; k < i + 6; k++) {
                     if (k >= len) return SIO_JSON_ERR_PART;
-                    if (hex_val((unsigned char)js[k]) < 0) return SIO_JSON_ERR_INVAL;
+                    if (hex_val(s[k]) < 0) return SIO_JSON_ERR_INVAL;
                 }
                 i += 6; /* any code unit, lone surrogates included (§8.2) */
                 break;
@@ -190,17 +244,14 @@ static long scan_string(const char *js, size_t len, size_t pos)
             }
         } else if (c < 0x20) {
             return SIO_JSON_ERR_INVAL; /* control characters must be escaped */
-        } else if (c < 0x80) {
-            i++;
         } else {
             uint32_t cp;
-            int n = utf8_seq((const unsigned char *)js + i, len - i, 0, &cp);
+            int n = utf8_seq(s + i, len - i, 0, &cp);
             if (n == 0) return SIO_JSON_ERR_PART;
             if (n < 0) return SIO_JSON_ERR_INVAL;
             i += (size_t)n;
         }
     }
-    return SIO_JSON_ERR_PART;
 }
 
 /* A number (RFC 8259 §6): -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
@@ -274,9 +325,8 @@ static long scan_scalar(const char *js, size_t len, size_t pos, sio_json_type *t
 enum scan_state {
     WANT_VALUE,          /* a value: top level, after ',' in an array, or after ':' */
     WANT_VALUE_OR_CLOSE, /* right after '[': a value or ']' */
-    WANT_KEY,            /* after ',' in an object: a string key */
-    WANT_KEY_OR_CLOSE,   /* right after '{': a string key or '}' */
-    WANT_COLON,          /* after a key */
+    WANT_KEY,            /* after ',' in an object: a string key (and then its ':') */
+    WANT_KEY_OR_CLOSE,   /* right after '{': a string key or '}' (and then its ':') */
     WANT_COMMA_OR_CLOSE  /* after a value inside a container */
 };
 
@@ -371,15 +421,13 @@ static long scan_value(const char *js, size_t len, size_t pos, sio_json_tok *tok
             if (fits(top->tok, ntoks)) toks[top->tok].size++;
             top->key = (int32_t)n;
             n++;
-            pos = (size_t)end;
-            state = WANT_COLON;
-            continue;
-        }
-        case WANT_COLON:
-            if (c != ':') return SIO_JSON_ERR_INVAL;
+            pos = skip_ws(js, len, (size_t)end); /* then the ':' */
+            if (pos == len) return SIO_JSON_ERR_PART;
+            if (js[pos] != ':') return SIO_JSON_ERR_INVAL;
             pos++;
             state = WANT_VALUE;
             continue;
+        }
         case WANT_COMMA_OR_CLOSE:
             if (c == ',') {
                 pos++;
@@ -404,8 +452,9 @@ static long scan_value(const char *js, size_t len, size_t pos, sio_json_tok *tok
 
 /* Whole-text parse: one value, optional whitespace around it, nothing else. Tokens are written
  * only while they fit, but the text is always validated to the end first, so _NOMEM is returned
- * only for valid JSON (a bigger array will then succeed). On error the contents of toks are
- * unspecified. */
+ * only for valid JSON (a bigger array will then succeed), with the first ntoks tokens filled in
+ * (each token's end and size are final once the text is scanned). After other errors the
+ * contents of toks are unspecified. */
 int sio_json_parse(const char *js, size_t len, sio_json_tok *toks, unsigned ntoks)
 {
     long count;
@@ -417,11 +466,16 @@ int sio_json_parse(const char *js, size_t len, sio_json_tok *toks, unsigned ntok
     return (int)count;
 }
 
-/* Strict scan of one value (no tokens). Returns the offset one past it, or SIO_JSON_ERR_*. */
+/* Strict scan of one value (no tokens). Returns the offset one past it, or SIO_JSON_ERR_*.
+ * A scalar (an object key, most values) is scanned directly, without the container machinery. */
 long sio_json_value_end(const char *js, size_t len, size_t off)
 {
     long count;
+    sio_json_type type;
     if (!js || off > len || len > (size_t)LONG_MAX) return SIO_JSON_ERR_INVAL;
+    off = skip_ws(js, len, off);
+    if (off == len) return SIO_JSON_ERR_PART;
+    if (js[off] != '{' && js[off] != '[') return scan_scalar(js, len, off, &type);
     return scan_value(js, len, off, NULL, 0, &count);
 }
 
@@ -499,17 +553,31 @@ int sio_json_next(sio_str container, size_t *pos, sio_str *key, sio_str *val)
     return 1;
 }
 
+static int valid_str_eq(sio_str s, const char *cstr); /* with sio_json_str_eq(), below */
+
 /* Walks the whole object, because a later duplicate key overrides an earlier one; any malformed
- * member makes the whole lookup absent. */
-sio_str sio_json_get(sio_str obj, const char *key)
+ * member makes the whole lookup absent. Each key is scanned once (by sio_json_next), then
+ * compared with every wanted key without a second scan. */
+int sio_json_get_n(sio_str obj, const char *const *keys, sio_str *vals, int n)
 {
-    sio_str none = {NULL, 0}, found = {NULL, 0}, k, v;
+    sio_str k, v;
     size_t pos = 0;
     int r;
-    if (!key || sio_json_typeof(obj) != SIO_JSON_OBJECT) return none;
+    if (n < 0 || (n > 0 && (!keys || !vals))) return -1;
+    for (int i = 0; i < n; i++) vals[i] = (sio_str){NULL, 0};
+    if (sio_json_typeof(obj) != SIO_JSON_OBJECT) return -1;
     while ((r = sio_json_next(obj, &pos, &k, &v)) == 1)
-        if (sio_json_str_eq(k, key)) found = v;
-    return r == 0 ? found : none;
+        for (int i = 0; i < n; i++)
+            if (keys[i] && valid_str_eq(k, keys[i])) vals[i] = v;
+    if (r == 0) return 0;
+    for (int i = 0; i < n; i++) vals[i] = (sio_str){NULL, 0};
+    return -1;
+}
+
+sio_str sio_json_get(sio_str obj, const char *key)
+{
+    sio_str v;
+    return key && sio_json_get_n(obj, &key, &v, 1) == 0 ? v : (sio_str){NULL, 0};
 }
 
 /* Stops at element i: the elements after it are not checked. */
@@ -582,7 +650,8 @@ static int next_char(const char *s, size_t end, size_t *i, unsigned char out[4])
     return utf8_put(cp, out);
 }
 
-/* On failure dst still holds a C string (empty) when cap > 0. */
+/* On failure dst still holds a C string (empty) when cap > 0. A string without escapes is its
+ * own decoding (scan_string checked its UTF-8), copied in one go. */
 long sio_json_unescape(sio_str s, char *dst, size_t cap)
 {
     sio_str q;
@@ -592,6 +661,13 @@ long sio_json_unescape(sio_str s, char *dst, size_t cap)
     if (!dst || cap == 0) return -1;
     dst[0] = '\0';
     if (!exact_string(s, &q)) return -1;
+    if (!memchr(q.p + 1, '\\', q.len - 2)) {
+        n = q.len - 2;
+        if (n >= cap) return -1;
+        memcpy(dst, q.p + 1, n);
+        dst[n] = '\0';
+        return (long)n;
+    }
     i = 1;
     while ((k = next_char(q.p, q.len - 1, &i, c)) > 0) {
         if ((size_t)k >= cap - n) {
@@ -605,15 +681,24 @@ long sio_json_unescape(sio_str s, char *dst, size_t cap)
     return (long)n;
 }
 
-/* Decodes and compares as it goes; a decoded \u0000 never matches (cstr ends at its NUL). */
+/* Decodes and compares as it goes; a decoded \u0000 never matches (cstr ends at its NUL). A
+ * string without escapes decodes to its own bytes (none of them NUL), compared in one go. */
 int sio_json_str_eq(sio_str s, const char *cstr)
 {
     sio_str q;
+    return cstr && exact_string(s, &q) && valid_str_eq(q, cstr);
+}
+
+/* sio_json_str_eq() for a string s already checked by scan_string() (quotes included, no space
+ * around it), so not checked again. */
+static int valid_str_eq(sio_str s, const char *cstr)
+{
     size_t i = 1;
     unsigned char c[4];
     int k;
-    if (!cstr || !exact_string(s, &q)) return 0;
-    while ((k = next_char(q.p, q.len - 1, &i, c)) > 0) {
+    for (; i < s.len - 1 && s.p[i] != '\\'; i++, cstr++) /* raw bytes (never NUL) compare as they are */
+        if (*cstr != s.p[i]) return 0;
+    while ((k = next_char(s.p, s.len - 1, &i, c)) > 0) {
         for (int j = 0; j < k; j++, cstr++)
             if (*cstr == '\0' || (unsigned char)*cstr != c[j]) return 0;
     }
@@ -721,6 +806,7 @@ void sio_jw_init(sio_jw *w, char *buf, size_t cap)
     w->depth = 0;
     w->after_key = 0;
     w->nonempty = 0;
+    w->objects = 0;
 }
 
 void sio_jw_free(sio_jw *w)
@@ -756,9 +842,12 @@ static int jw_reserve(sio_jw *w, size_t n)
     return 1;
 }
 
-static void jw_put(sio_jw *w, const void *p, size_t n)
+/* Appends n bytes, unless the writer has failed. With room left this is a compare and a copy,
+ * small enough to inline where n is a constant (a bracket, a quote, a comma). */
+static inline void jw_put(sio_jw *w, const void *p, size_t n)
 {
-    if (n == 0 || !jw_reserve(w, n)) return;
+    if (n == 0 || w->err) return;
+    if (n > w->cap - w->len && !jw_reserve(w, n)) return;
     memcpy(w->buf + w->len, p, n);
     w->len += n;
 }
@@ -797,6 +886,8 @@ static void jw_open(sio_jw *w, char c)
     jw_put(w, &c, 1);
     w->depth++;
     w->nonempty &= ~((uint64_t)1 << w->depth);
+    if (c == '{') w->objects |= (uint64_t)1 << w->depth;
+    else w->objects &= ~((uint64_t)1 << w->depth);
 }
 
 void sio_jw_obj(sio_jw *w)
@@ -809,52 +900,15 @@ void sio_jw_arr(sio_jw *w)
     jw_open(w, '[');
 }
 
-/* Given buf[q] == '"' closing a string, returns the offset of its opening quote: the nearest
- * earlier '"' preceded by an even number of backslashes (an escaped quote has an odd run). */
-static size_t string_start(const char *buf, size_t q)
-{
-    while (q > 0) {
-        size_t j = --q, k = j;
-        if (buf[j] != '"') continue;
-        while (k > 0 && buf[k - 1] == '\\') k--;
-        if ((j - k) % 2 == 0) return j;
-    }
-    return 0;
-}
-
-/* The closing bracket for the innermost open container. The writer struct keeps one bit per
- * depth (commas) and no record of which bracket opened it, so this walks back over the JSON
- * written since that bracket -- skipping strings and nested, already closed containers -- to find
- * it. The cost is the size of the container being closed. Returns 0 if no open bracket is found
- * (text from sio_jw_bytes() or sio_jw_raw() inside a container unbalanced it). */
-static char jw_closer(const sio_jw *w)
-{
-    size_t i = w->len;
-    int level = 0; /* containers closed after the one we are looking for */
-    while (i > 0) {
-        char c = w->buf[--i];
-        if (c == '"') {
-            i = string_start(w->buf, i);
-        } else if (c == '}' || c == ']') {
-            level++;
-        } else if (c == '{' || c == '[') {
-            if (level == 0) return c == '{' ? '}' : ']';
-            level--;
-        }
-    }
-    return 0;
-}
-
 /* Closing with nothing open, or right after a key, is a caller bug: it sets err. */
 void sio_jw_end(sio_jw *w)
 {
     if (w->err) return;
-    char c = w->depth > 0 && !w->after_key ? jw_closer(w) : 0;
-    if (!c) {
+    if (w->depth == 0 || w->after_key) {
         w->err = 1;
         return;
     }
-    jw_put(w, &c, 1);
+    jw_put(w, (w->objects >> w->depth) & 1 ? "}" : "]", 1);
     w->depth--;
 }
 
@@ -868,13 +922,11 @@ static void jw_escape(sio_jw *w, const unsigned char *s, size_t n)
     size_t run = 0; /* start of the pending raw run */
     size_t i = 0;
     while (i < n && !w->err) {
+        i = skip_plain(s, n, i);
+        if (i == n) break;
         unsigned char c = s[i];
         char esc[8];
         size_t elen = 0, skip = 1;
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
         if (c >= 0x80) {
             uint32_t cp = 0;
             int k = utf8_seq(s + i, n - i, 1, &cp);

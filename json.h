@@ -74,7 +74,9 @@ typedef struct sio_json_tok {
  * with toks == NULL, validates only and returns the number of tokens that would be needed;
  * SIO_JSON_ERR_NOMEM if ntoks is too small, _INVAL for bad JSON, _PART for truncated text,
  * _DEPTH for too deep nesting. Runs in time linear in len, uses no recursion, never reads
- * js[len] (the text need not be NUL-terminated). */
+ * js[len] (the text need not be NUL-terminated). With _NOMEM, toks[0..ntoks) hold the first
+ * ntoks tokens, complete (a caller may ask for only the first few); after any other error their
+ * contents are unspecified. */
 int sio_json_parse(const char *js, size_t len, sio_json_tok *toks, unsigned ntoks);
 
 /* ====== Navigation over validated text ======
@@ -93,6 +95,15 @@ sio_json_type sio_json_typeof(sio_str v);
  * decoded key). When a key repeats, the last one wins, as in JavaScript.
  * Returns {NULL,0} if obj is not an object or the key is absent. */
 sio_str sio_json_get(sio_str obj, const char *key);
+
+/* Several members of an object `obj` in one pass, as JavaScript destructures
+ * `const { to, content } = obj`: vals[i] gets the value under keys[i] (compared as with
+ * sio_json_get(); the last duplicate wins), or {NULL,0} when it is absent or keys[i] is NULL.
+ * Returns 0, or -1 with every vals[i] absent if obj is not a well-formed object.
+ * Example:  static const char *const keys[] = {"to", "content"};
+ *           sio_str v[2];
+ *           if (sio_json_get_n(msg, keys, v, 2) == 0 && v[0].p) ... */
+int sio_json_get_n(sio_str obj, const char *const *keys, sio_str *vals, int n);
 
 /* For an array `arr`: element i (0-based), or {NULL,0} if out of range / not an array. */
 sio_str sio_json_at(sio_str arr, int i);
@@ -146,6 +157,7 @@ typedef struct sio_jw {
     int depth;       /* current nesting depth */
     int after_key;   /* 1 right after sio_jw_key(): the next value needs no comma */
     uint64_t nonempty; /* bit d set: the container at depth d already holds an element */
+    uint64_t objects;  /* bit d set: the container at depth d is an object (closes with '}') */
 } sio_jw;
 
 /* Starts a writer over the caller's buffer (may be NULL/0: then it allocates on first write).

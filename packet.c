@@ -40,13 +40,18 @@ int sio_eio_payload_next(const char *body, size_t len, size_t *pos, sio_str *pkt
 
 /* ====== Socket.IO: helpers ====== */
 
-static const char *const reserved[] = {"connect",       "connect_error", "disconnect",
-                                       "disconnecting", "newListener",   "removeListener"};
+/* The reserved names, each with its length (compared first: most names differ in length). */
+#define RESERVED(s) {s, sizeof s - 1}
+static const struct {
+    const char *name; /* the name */
+    size_t len;       /* strlen(name) */
+} reserved[] = {RESERVED("connect"),       RESERVED("connect_error"), RESERVED("disconnect"),
+                RESERVED("disconnecting"), RESERVED("newListener"),   RESERVED("removeListener")};
 
 int sio_packet_reserved(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-        if (strlen(reserved[i]) == len && memcmp(name, reserved[i], len) == 0) return 1;
+        if (reserved[i].len == len && memcmp(name, reserved[i].name, len) == 0) return 1;
     return 0;
 }
 
@@ -88,12 +93,18 @@ static int check_payload(const struct sio_packet *pk)
         break;
     default: { /* EVENT, BINARY_EVENT */
         if (t != SIO_JSON_ARRAY) return -1;
-        sio_str first = sio_json_at(pk->data, 0);
-        sio_json_type ft = sio_json_typeof(first);
+        sio_json_type ft = sio_json_typeof(pk->first);
         if (ft == SIO_JSON_STRING) {
-            char name[32]; /* longer than any reserved name; longer names are not reserved */
-            long n = sio_json_unescape(first, name, sizeof name);
-            if (n >= 0 && sio_packet_reserved(name, (size_t)n)) return -1;
+            /* The string was just validated: without a backslash, its bytes are the name. */
+            const char *raw = pk->first.p + 1;
+            size_t raw_len = pk->first.len - 2;
+            if (!memchr(raw, '\\', raw_len)) {
+                if (sio_packet_reserved(raw, raw_len)) return -1;
+            } else {
+                char name[32]; /* longer than any reserved name; longer names are not reserved */
+                long n = sio_json_unescape(pk->first, name, sizeof name);
+                if (n >= 0 && sio_packet_reserved(name, (size_t)n)) return -1;
+            }
         } else if (ft != SIO_JSON_NUMBER) {
             return -1; /* empty array, or a name that is not a string/number */
         }
@@ -140,9 +151,16 @@ int sio_packet_decode(const char *p, size_t len, struct sio_packet *pk)
         pk->ack_id = id;
     }
     if (i < len) {
-        long end = sio_json_value_end(p, len, i);
-        if (end < 0 || sio_json_trim((sio_str){p + end, len - (size_t)end}).len) return -1;
-        pk->data = sio_json_trim((sio_str){p + i, len - i});
+        /* The payload and its first element (one scan): for an array, tok[0].size counts its
+         * elements and tok[1] is the first. _NOMEM only says that more tokens did not fit. */
+        sio_json_tok tok[2];
+        int n = sio_json_parse(p + i, len - i, tok, 2);
+        if (n < 0 && n != SIO_JSON_ERR_NOMEM) return -1;
+        pk->data = (sio_str){p + i + tok[0].start, tok[0].end - tok[0].start};
+        if (tok[0].type == SIO_JSON_ARRAY) {
+            pk->count = tok[0].size;
+            if (pk->count) pk->first = (sio_str){p + i + tok[1].start, tok[1].end - tok[1].start};
+        }
     } else {
         pk->data = (sio_str){p + i, 0};
     }

@@ -67,6 +67,9 @@ struct sio_packet {
     sio_str nsp;    /* namespace, "/" when absent */
     int64_t ack_id; /* ack id, or -1 when absent */
     sio_str data;   /* the JSON payload ({p,0} when absent) */
+    int count;      /* data is an array: its number of elements (0 otherwise) */
+    sio_str first;  /* data is a non-empty array: its first element (for events, the name);
+                       {NULL,0} otherwise */
 };
 
 /* Decodes a Socket.IO packet (the text after Engine.IO's '4') the way socket.io-parser does,
@@ -78,7 +81,8 @@ struct sio_packet {
  *     every {"_placeholder":true,...} object's "num" an integer in [0, count) (with count 0 a
  *     placeholder stays ordinary data, as in Node).
  * Also: JSON strict and complete, ack id at most SIO_PACKET_MAX_ACK_DIGITS digits, namespace at
- * most SIO_PACKET_MAX_NSP bytes. Returns 0, or -1 (a decode error: Node closes the session). */
+ * most SIO_PACKET_MAX_NSP bytes. Returns 0, or -1 (a decode error: Node closes the session).
+ * The payload is scanned once: `count` and `first` spare the caller a second walk. */
 int sio_packet_decode(const char *p, size_t len, struct sio_packet *pk);
 
 /* 1 if `name` is reserved (connect, connect_error, disconnect, disconnecting, newListener,

@@ -878,8 +878,11 @@ static size_t skip_valid(const char *p, size_t len, size_t i)
     return len;
 }
 
+/* The only argument is the whole list (ev->argc is counted by whoever built the event: the
+ * decoder, or build_emit), so the common case needs no scan. */
 sio_str sio_arg(const sio_event *ev, int i)
 {
+    if (i == 0 && ev->argc == 1) return sio_json_trim(ev->args);
     const char *p = ev->args.p;
     size_t len = ev->args.len, off = p ? skip_ws(p, len, 0) : 0;
     for (int k = 0; p && off < len; k++) {
@@ -1018,8 +1021,13 @@ sio_op sio_to(sio_op op, const char *room)
     return op;
 }
 
-sio_op sio_broadcast(sio_socket *s) { return sio_except(sio_all(s->nsp), s->id); }
-sio_op sio_socket_to(sio_socket *s, const char *room) { return sio_to(sio_broadcast(s), room); }
+/* These two build their op in one initializer: going through sio_all(), sio_except() and sio_to()
+ * copies the whole struct (two arrays of rooms) at each step, which shows in a relay's profile. */
+sio_op sio_broadcast(sio_socket *s) { return (sio_op){.nsp = s->nsp, .except = {s->id}, .nexcept = 1}; }
+sio_op sio_socket_to(sio_socket *s, const char *room)
+{
+    return (sio_op){.nsp = s->nsp, .rooms = {room}, .nrooms = 1, .except = {s->id}, .nexcept = 1};
+}
 
 sio_op sio_volatile(sio_op op)
 {
@@ -1493,22 +1501,23 @@ static sio_socket *client_socket(client *cl, sio_str nsp)
     return NULL;
 }
 
-/* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. The packet was
- * validated by the decoder, so its array is walked with skip_valid(), not the strict scanner. */
+/* An EVENT or BINARY_EVENT for socket s: find the handler by name and call it. The decoder
+ * validated the packet and found its name (h->first) and element count, so the arguments are
+ * the rest of the array up to its closing bracket: nothing is scanned again. */
 static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bins)
 {
-    sio_str arr = h->data;
-    if (sio_json_typeof(arr) != SIO_JSON_ARRAY) return -1;
-    const char *p = arr.p;
-    size_t len = arr.len;
-    size_t i = skip_ws(p, len, 1);
-    if (i >= len || p[i] == ']') return -1; /* empty array */
-    size_t fend = skip_valid(p, len, i);
-    sio_str first = {p + i, fend - i};
+    if (h->count < 1) return -1; /* not a non-empty array (the decoder refuses those) */
+    sio_str first = h->first;
     char name[SIO_MAX_EVENT_NAME + 1];
     sio_json_type nt = sio_json_typeof(first);
     if (nt == SIO_JSON_STRING) {
-        if (sio_json_unescape(first, name, sizeof name) < 0) name[0] = '\0', nt = SIO_JSON_NONE;
+        size_t n = first.len - 2; /* validated: without a backslash, the name is its bytes */
+        if (n <= SIO_MAX_EVENT_NAME && !memchr(first.p + 1, '\\', n)) {
+            memcpy(name, first.p + 1, n);
+            name[n] = '\0';
+        } else if (sio_json_unescape(first, name, sizeof name) < 0) {
+            name[0] = '\0', nt = SIO_JSON_NONE;
+        }
     } else if (nt == SIO_JSON_NUMBER) {
         size_t n = first.len < SIO_MAX_EVENT_NAME ? first.len : SIO_MAX_EVENT_NAME;
         memcpy(name, first.p, n);
@@ -1522,16 +1531,14 @@ static int on_event(sio_socket *s, const struct sio_packet *h, const sio_bin *bi
     ctx.ev.ack_id = h->ack_id;
     ctx.ev.bins = bins;
     ctx.ev.nbins = h->nbins;
-    const char *args_start = NULL, *args_end = NULL;
-    for (i = skip_ws(p, len, fend); i < len && p[i] == ',';) { /* the arguments after the name */
-        size_t start = skip_ws(p, len, i + 1);
-        size_t end = skip_valid(p, len, start);
-        if (!args_start) args_start = p + start;
-        args_end = p + end;
-        ctx.ev.argc++;
-        i = skip_ws(p, len, end);
+    ctx.ev.argc = h->count - 1;
+    ctx.ev.args = (sio_str){"", 0};
+    if (ctx.ev.argc) { /* from past the ',' after the name to the array's ']' */
+        const char *p = h->data.p;
+        size_t close = h->data.len - 1;
+        size_t comma = skip_ws(p, close, (size_t)(first.p + first.len - p));
+        ctx.ev.args = sio_json_trim((sio_str){p + comma + 1, close - comma - 1});
     }
-    ctx.ev.args = args_start ? (sio_str){args_start, (size_t)(args_end - args_start)} : (sio_str){"", 0};
     if (s->hooks && s->hooks->on_any) s->hooks->on_any(s, &ctx.ev, s->hooks->on_any_ud);
     if (nt == SIO_JSON_NONE || s->gone) return 0; /* a name too long for any handler */
     /* The socket's own handler first (socket.on), then the namespace's (sio_nsp_on). */
@@ -1571,7 +1578,7 @@ static int on_ack(sio_socket *s, const struct sio_packet *h, const sio_bin *bins
     ctx.ev.nbins = h->nbins;
     sio_str inner = sio_json_trim((sio_str){h->data.p + 1, h->data.len - 2});
     ctx.ev.args = inner;
-    ctx.ev.argc = sio_json_count(h->data);
+    ctx.ev.argc = h->count;
     a->cb(s, 0, &ctx.ev, a->ud);
     free(a);
     return 0;

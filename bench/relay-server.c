@@ -94,29 +94,15 @@ static void relay(sio_op op, const char *event, sio_str content, const char *fro
 /* socket.on("private message", ({ to, content }) => {
  *   socket.to(to).emit("private message", { content, from: socket.id });
  * }); */
-/* Finds the members `a` and `b` of object msg in one pass (destructuring, as the JavaScript does).
- * Returns 0, or -1 if msg is not a well-formed object. */
-static int get2(sio_str msg, const char *a, sio_str *va, const char *b, sio_str *vb)
-{
-    sio_str k, v;
-    size_t pos = 0;
-    int r;
-    *va = *vb = (sio_str){NULL, 0};
-    while ((r = sio_json_next(msg, &pos, &k, &v)) == 1) {
-        if (sio_json_str_eq(k, a)) *va = v;
-        else if (sio_json_str_eq(k, b)) *vb = v;
-    }
-    return r == 0 ? 0 : -1;
-}
-
 static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
 {
     (void)ud;
-    sio_str msg = sio_arg(ev, 0), to_v, content;
-    if (sio_json_typeof(msg) != SIO_JSON_OBJECT || get2(msg, "to", &to_v, "content", &content) < 0) return;
+    static const char *const keys[] = {"to", "content"};
+    sio_str v[2]; /* { to, content }, found in one pass */
+    if (sio_json_get_n(sio_arg(ev, 0), keys, v, 2) < 0) return;
     char to[SIO_MAX_ROOM_NAME + 1];
-    if (room_name(to_v, to) < 0) return;
-    relay(sio_socket_to(s, to), "private message", content, sio_socket_id(s));
+    if (room_name(v[0], to) < 0) return;
+    relay(sio_socket_to(s, to), "private message", v[1], sio_socket_id(s));
 }
 
 /* socket.on("broadcast", ({ room, content }) => {
@@ -125,11 +111,12 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
 static void on_broadcast(sio_socket *s, const sio_event *ev, void *ud)
 {
     (void)ud;
-    sio_str msg = sio_arg(ev, 0), room_v, content;
-    if (sio_json_typeof(msg) != SIO_JSON_OBJECT || get2(msg, "room", &room_v, "content", &content) < 0) return;
+    static const char *const keys[] = {"room", "content"};
+    sio_str v[2]; /* { room, content } */
+    if (sio_json_get_n(sio_arg(ev, 0), keys, v, 2) < 0) return;
     char room[SIO_MAX_ROOM_NAME + 1];
-    if (room_name(room_v, room) < 0) return;
-    relay(sio_socket_to(s, room), "broadcast", content, NULL);
+    if (room_name(v[0], room) < 0) return;
+    relay(sio_socket_to(s, room), "broadcast", v[1], NULL);
 }
 
 /* socket.on("ping", (...args) => {

@@ -434,6 +434,34 @@ static void test_get(void)
     CHECK(sio_json_get((sio_str){g, 8}, "k").p == NULL, "unterminated object, guarded");
 }
 
+/* Destructuring: several keys in one pass agree with sio_json_get() one by one. */
+static void test_get_n(void)
+{
+    static const char obj[] = "{\"to\":\"x\",\"content\":{\"t\":1},\"to\":\"y\",\"c\\u006fntent\":[2],\"n\":null}";
+    const char *const keys[] = {"content", "to", "missing", NULL, "n", "to"};
+    sio_str o = {guarded(obj, sizeof obj - 1), sizeof obj - 1}, v[6];
+    CHECK(sio_json_get_n(o, keys, v, 6) == 0, "object");
+    CHECK(slice_is(v[0], "[2]"), "escaped duplicate key wins");
+    CHECK(slice_is(v[1], "\"y\"") && slice_is(v[5], "\"y\""), "last duplicate wins, key asked twice");
+    CHECK(v[2].p == NULL && v[3].p == NULL, "absent key, NULL key");
+    CHECK(slice_is(v[4], "null"), "null value is present");
+    for (int i = 0; i < 6; i++)
+        CHECK(keys[i] ? v[i].p == sio_json_get(o, keys[i]).p && v[i].len == sio_json_get(o, keys[i]).len : 1,
+              "same as sio_json_get");
+    CHECK(sio_json_get_n(o, keys, v, 0) == 0, "no keys");
+
+    static const char *const bad[] = {"[1]", "{\"to\":1,}", "{\"to\":\"\x01\"}", "{\"to\":1", "1", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v[0] = v[1] = (sio_str){"x", 1};
+        CHECK(sio_json_get_n((sio_str){guarded(bad[i], strlen(bad[i])), strlen(bad[i])}, keys, v, 2) == -1 &&
+                  v[0].p == NULL && v[1].p == NULL,
+              "not a well-formed object: all absent");
+    }
+    CHECK(sio_json_get_n(S("{\"to\":1,\"x\":}"), keys, v, 2) == -1 && v[1].p == NULL,
+          "a bad member after a match: absent");
+    CHECK(sio_json_get_n(o, NULL, v, 1) == -1 && sio_json_get_n(o, keys, NULL, 1) == -1, "NULL arrays");
+}
+
 static void test_at_count_next(void)
 {
     static const char arr[] = "[ 1 , \"two\" , [3] , {\"4\":4} ]";
@@ -854,6 +882,62 @@ static void test_jw_escapes(void)
     CHECK(jw_is(&w, "{\"\\u001e\\\"\":0}"), "escaped key");
 }
 
+/* Strings are scanned 8 bytes at a time (json.c skip_plain): a byte that ends the fast path,
+ * at every offset of a long string, and the bytes just beside them in value (which must not),
+ * give the same answers as byte by byte, for the parser, the decoder and the writer. The text
+ * ends at a guard page, so a word read past it would fault. */
+static void test_string_words(void)
+{
+    struct {
+        const char *b;  /* the bytes placed at offset p of a run of 'a's */
+        size_t len;     /* their length */
+        int valid;      /* 1 if the string stays valid */
+        const char *dec; /* what they decode to (valid ones) */
+        const char *out; /* what the writer turns them into */
+    } rows[] = {
+        {LIT("\""), 0, NULL, "\\\""},
+        {LIT("\\n"), 1, "\n", "\\\\n"},
+        {LIT("\x01"), 0, NULL, "\\u0001"},
+        {LIT("\x1f"), 0, NULL, "\\u001f"},
+        {LIT(" "), 1, " ", " "},
+        {LIT("!"), 1, "!", "!"},
+        {LIT("#"), 1, "#", "#"},
+        {LIT("["), 1, "[", "["},
+        {LIT("]"), 1, "]", "]"},
+        {LIT("\x7f"), 1, "\x7f", "\x7f"},
+        {LIT("\x80"), 0, NULL, "\\ufffd"},
+        {LIT("\xc3\xa9"), 1, "\xc3\xa9", "\xc3\xa9"},
+        {LIT("\xff"), 0, NULL, "\\ufffd"},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        for (size_t p = 0; p + rows[r].len <= 24; p++) {
+            char body[32], js[40], want[64], dec[40];
+            memset(body, 'a', 24);
+            memcpy(body + p, rows[r].b, rows[r].len);
+            js[0] = '"';
+            memcpy(js + 1, body, 24);
+            js[25] = '"';
+            int n = parse(js, 26, NULL, 0);
+            if (rows[r].valid) {
+                CHECK(n == 1, "valid byte, any offset");
+                snprintf(want, sizeof want, "%.*s%s%.*s", (int)p, body, rows[r].dec, (int)(24 - p - rows[r].len), body + p + rows[r].len);
+                sio_str s = {guarded(js, 26), 26};
+                CHECK(sio_json_unescape(s, dec, sizeof dec) == (long)strlen(want) && strcmp(dec, want) == 0,
+                      "decoded, any offset");
+                CHECK(sio_json_str_eq(s, want), "compared, any offset");
+            } else {
+                CHECK(n == SIO_JSON_ERR_INVAL, "invalid byte, any offset");
+            }
+            sio_jw w;
+            sio_jw_init(&w, NULL, 0);
+            sio_jw_strn(&w, guarded(body, 24), 24);
+            snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)p, body, rows[r].out, (int)(24 - p - rows[r].len), body + p + rows[r].len);
+            CHECK(jw_is(&w, want), "written, any offset");
+            sio_jw_free(&w);
+        }
+    }
+}
+
 /* Expected strings are JSON.stringify's output in Node. */
 static void test_jw_double(void)
 {
@@ -1007,6 +1091,7 @@ int main(void)
     RUN(test_value_end);
     RUN(test_typeof_trim);
     RUN(test_get);
+    RUN(test_get_n);
     RUN(test_at_count_next);
     RUN(test_str_eq_unescape);
     RUN(test_string_round_trip);
@@ -1015,6 +1100,7 @@ int main(void)
     RUN(test_jw_structure);
     RUN(test_jw_depth);
     RUN(test_jw_escapes);
+    RUN(test_string_words);
     RUN(test_jw_double);
     RUN(test_jw_int);
     RUN(test_jw_growth);

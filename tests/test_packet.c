@@ -387,6 +387,12 @@ static void test_decode_valid(void)
         CHECK(pk.ack_id == t->ack, t->note);
         CHECK(t->data ? slice_is(pk.data, t->data) : pk.data.len == 0, t->note);
         CHECK(slices_ok(&pk, g, t->len), t->note);
+        if (sio_json_typeof(pk.data) == SIO_JSON_ARRAY) { /* count and first, as navigation finds them */
+            sio_str f = sio_json_at(pk.data, 0);
+            CHECK(pk.count == sio_json_count(pk.data) && pk.first.p == f.p && pk.first.len == f.len, t->note);
+        } else {
+            CHECK(pk.count == 0 && pk.first.p == NULL, t->note);
+        }
         feed_prefixes(t->in, t->len, t->note);
         round_trip(t->type, t->nbins, t->nsp, t->ack, t->data, t->note);
     }

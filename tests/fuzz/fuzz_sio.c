@@ -7,6 +7,8 @@
  *     types and at most SIO_PACKET_MAX_ATTACHMENTS, the namespace a slice starting with '/'
  *     without ',' (or the literal "/"), an ack id below 10^15, data a trimmed slice of strict,
  *     complete JSON whose shape fits the type (B2), recomputed here from the token array;
+ *   - for an array payload, `count` is its number of elements and `first` its first element's
+ *     slice (from the same tokens);
  *   - every {"_placeholder":true} object (last duplicate key wins) of a binary packet with
  *     attachments has an integer num in range -- recomputed here from tokens, independently of
  *     packet.c's walk with the navigation functions;
@@ -84,6 +86,13 @@ static int ref_payload(const struct sio_packet *pk)
     CHECK(t != NULL);
     if (n) CHECK(sio_json_parse(pk->data.p, pk->data.len, t, (unsigned)n) == n);
     sio_json_type ty = n ? t[0].type : SIO_JSON_NONE;
+    /* The decoder's count and first element, as the tokens give them. */
+    if (ty == SIO_JSON_ARRAY && t[0].size > 0) {
+        CHECK(pk->count == t[0].size && pk->first.p == pk->data.p + t[1].start &&
+              pk->first.len == t[1].end - t[1].start);
+    } else {
+        CHECK(pk->count == 0 && pk->first.p == NULL && pk->first.len == 0);
+    }
     int ok;
     switch (pk->type) {
     case SIO_PACKET_CONNECT: ok = ty == SIO_JSON_NONE || ty == SIO_JSON_OBJECT; break;
