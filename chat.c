@@ -294,6 +294,7 @@ static void on_private_message(sio_socket *s, const sio_event *ev, void *ud)
     /* In a cluster (--redis) the recipient may have registered on another node, whose store this
      * one does not share: any well-formed userID is accepted there, as the tutorial does. */
     if (sio_json_unescape(to, to_id, sizeof to_id) != STORE_ID_LEN ||
+        strspn(to_id, "0123456789abcdef") != STORE_ID_LEN || /* (a "\u0000" would cut the key short) */
         (!clustered && !store_find_user(chat_store, to_id))) {
         app_log("dropped a message from %s: \"to\" is not a known userID", u->user_id);
         return;

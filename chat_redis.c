@@ -126,6 +126,11 @@ int chat_redis_save_message(sio_server *srv, const char *from, const char *to, c
 
 /* ====== Loading a user's view: messages and every session ====== */
 
+static int loads_running; /* chat_redis_load()s whose commands are out (at most CHAT_REDIS_MAX_LOADS) */
+static struct load *waiting_first, *waiting_last; /* loads waiting for a slot, oldest first */
+static size_t nwaiting; /* entries in that list (at most CHAT_REDIS_MAX_WAITING) */
+static int load_start(struct load *l);
+
 /* A chat_redis_load() in flight. Two strands run at once -- the LRANGE, and SCAN then HMGETs --
  * and the callback runs when both have ended. */
 struct load {
@@ -146,11 +151,14 @@ struct load {
     size_t nsessions;          /* entries in sessions */
     char *names;               /* the sessions' usernames, one after the other */
     size_t *name_off;          /* offset of each session's username in names */
+    int started;               /* its commands are out (it counts in loads_running) */
+    struct load *next_waiting; /* the next load waiting for a slot */
 };
 
 /* Frees a load and everything it copied. */
 static void load_free(struct load *l)
 {
+    if (l->started) loads_running--;
     free(l->text);
     free(l->msgs);
     free(l->msg_off);
@@ -159,9 +167,26 @@ static void load_free(struct load *l)
     free(l->names);
     free(l->name_off);
     free(l);
+    while (waiting_first && loads_running < CHAT_REDIS_MAX_LOADS) { /* a slot is free: the next one */
+        struct load *w = waiting_first;
+        waiting_first = w->next_waiting;
+        if (!waiting_first) waiting_last = NULL;
+        nwaiting--;
+        int rc = load_start(w);
+        if (rc < 0) {
+            w->cb(rc, NULL, w->ud);
+            free(w);
+        }
+    }
 }
 
 static int key_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Orders pointers to sessions by userID. */
+static int session_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct chat_session *const *)a)->user_id, (*(struct chat_session *const *)b)->user_id);
+}
 
 /* Links each message to the session of the user on its other side, oldest first, and hands the
  * result to the caller. Runs when both strands have ended. */
@@ -176,7 +201,7 @@ static void load_finish(struct load *l)
     for (size_t k = 0; k < l->nmsgs; k++) l->msgs[k].json = l->text + l->msg_off[k];
     /* Each message goes to the end of its other user's chain. The sessions are sorted by key,
      * not by userID, so the user's session is found through a sorted index of userIDs. */
-    size_t *by_uid = malloc((l->nsessions ? l->nsessions : 1) * sizeof *by_uid);
+    struct chat_session **by_uid = malloc((l->nsessions ? l->nsessions : 1) * sizeof *by_uid);
     size_t *last = malloc((l->nsessions ? l->nsessions : 1) * sizeof *last);
     if (!by_uid || !last) {
         free(by_uid);
@@ -185,13 +210,8 @@ static void load_finish(struct load *l)
         load_free(l);
         return;
     }
-    for (size_t i = 0; i < l->nsessions; i++) by_uid[i] = i, last[i] = CHAT_REDIS_NONE;
-    for (size_t i = 1; i < l->nsessions; i++) /* insertion sort by userID: fine for what fits a list */
-        for (size_t j = i; j > 0 && strcmp(l->sessions[by_uid[j - 1]].user_id, l->sessions[by_uid[j]].user_id) > 0; j--) {
-            size_t t = by_uid[j];
-            by_uid[j] = by_uid[j - 1];
-            by_uid[j - 1] = t;
-        }
+    for (size_t i = 0; i < l->nsessions; i++) by_uid[i] = &l->sessions[i], last[i] = CHAT_REDIS_NONE;
+    qsort(by_uid, l->nsessions, sizeof *by_uid, session_cmp);
     for (size_t k = 0; k < l->nmsgs; k++) {
         struct chat_msg *m = &l->msgs[k];
         sio_str v = {m->json, m->len};
@@ -205,7 +225,7 @@ static void load_finish(struct load *l)
         size_t lo = 0, hi = l->nsessions; /* binary search for the other user's session */
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            int c = strcmp(l->sessions[by_uid[mid]].user_id, other);
+            int c = strcmp(by_uid[mid]->user_id, other);
             if (c == 0) {
                 lo = mid;
                 break;
@@ -213,8 +233,8 @@ static void load_finish(struct load *l)
             if (c < 0) lo = mid + 1;
             else hi = mid;
         }
-        if (lo >= l->nsessions || strcmp(l->sessions[by_uid[lo]].user_id, other)) continue;
-        size_t si = by_uid[lo];
+        if (lo >= l->nsessions || strcmp(by_uid[lo]->user_id, other)) continue;
+        size_t si = (size_t)(by_uid[lo] - l->sessions);
         if (last[si] == CHAT_REDIS_NONE) l->sessions[si].first_msg = k;
         else l->msgs[last[si]].next = k;
         last[si] = k;
@@ -379,23 +399,18 @@ static int scan_next(struct load *l, const char *cursor, size_t cursor_len)
     return sio_redis_command(l->srv, 6, argv, lens, on_scan, l);
 }
 
-int chat_redis_load(sio_server *srv, const char *user_id, chat_redis_load_cb cb, void *ud)
+/* Sends a load's first commands: the LRANGE and the first SCAN. Returns 0 (the callback will
+ * run), or an SIO_ERR_* when not even the LRANGE could go out (then it never runs). */
+static int load_start(struct load *l)
 {
-    struct load *l = calloc(1, sizeof *l);
-    if (!l) return SIO_ERR_NOMEM;
-    l->srv = srv;
-    snprintf(l->user_id, sizeof l->user_id, "%s", user_id);
-    l->cb = cb;
-    l->ud = ud;
     char key[KEY_MAX], from[24];
-    snprintf(key, sizeof key, "messages:%s", user_id);
+    snprintf(key, sizeof key, "messages:%s", l->user_id);
     snprintf(from, sizeof from, "-%d", CHAT_REDIS_MAX_MESSAGES);
     const char *argv[] = {"LRANGE", key, from, "-1"};
-    int rc = sio_redis_command(srv, 4, argv, NULL, on_lrange, l);
-    if (rc < 0) {
-        free(l);
-        return rc;
-    }
+    int rc = sio_redis_command(l->srv, 4, argv, NULL, on_lrange, l);
+    if (rc < 0) return rc;
+    l->started = 1;
+    loads_running++;
     l->strands = 2;
     rc = scan_next(l, "0", 1);
     if (rc < 0) { /* the LRANGE is out: let it end the load, with this error */
@@ -403,4 +418,25 @@ int chat_redis_load(sio_server *srv, const char *user_id, chat_redis_load_cb cb,
         l->strands = 1;
     }
     return 0;
+}
+
+int chat_redis_load(sio_server *srv, const char *user_id, chat_redis_load_cb cb, void *ud)
+{
+    if (loads_running >= CHAT_REDIS_MAX_LOADS && nwaiting >= CHAT_REDIS_MAX_WAITING) return SIO_ERR_LIMIT;
+    struct load *l = calloc(1, sizeof *l);
+    if (!l) return SIO_ERR_NOMEM;
+    l->srv = srv;
+    snprintf(l->user_id, sizeof l->user_id, "%s", user_id);
+    l->cb = cb;
+    l->ud = ud;
+    if (loads_running >= CHAT_REDIS_MAX_LOADS) { /* wait for a slot (load_free starts it) */
+        if (waiting_last) waiting_last->next_waiting = l;
+        else waiting_first = l;
+        waiting_last = l;
+        nwaiting++;
+        return 0;
+    }
+    int rc = load_start(l);
+    if (rc < 0) free(l);
+    return rc;
 }

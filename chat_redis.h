@@ -38,7 +38,16 @@
 #define CHAT_REDIS_TTL "86400" /* seconds a session or message list lives after its last write (24 h) */
 #endif
 #ifndef CHAT_REDIS_MAX_SESSIONS
-#define CHAT_REDIS_MAX_SESSIONS 100000 /* session keys read for one "users" list; the rest are left out */
+#define CHAT_REDIS_MAX_SESSIONS 10000 /* session keys read for one "users" list; the rest are left out */
+#endif
+#ifndef CHAT_REDIS_MAX_LOADS
+#define CHAT_REDIS_MAX_LOADS 32 /* chat_redis_load()s with commands out at once; more wait their turn.
+                                   With CHAT_REDIS_MAX_SESSIONS this bounds the commands a burst of
+                                   connections queues (one HMGET per session each) far below
+                                   SIO_REDIS_MAX_PENDING, so a MULTI is never cut off half-way */
+#endif
+#ifndef CHAT_REDIS_MAX_WAITING
+#define CHAT_REDIS_MAX_WAITING 100000 /* loads waiting for their turn; more get SIO_ERR_LIMIT */
 #endif
 #ifndef CHAT_REDIS_MAX_MESSAGES
 #define CHAT_REDIS_MAX_MESSAGES 10000 /* newest messages read for one user (LRANGE -N -1) */

@@ -599,7 +599,7 @@ size_t sio_room_count(sio_nsp *nsp, const char *name)
 {
     room *r = room_find(nsp, name);
     size_t n = 0;
-    for (uint32_t i = 0; r && i < r->n; i++) n += !r->members[i]->gone;
+    for (uint32_t i = 0; r && i < r->n; i++) n += !r->members[i]->gone && r->members[i]->connected;
     if (strlen(name) == SIO_ID_LEN && sio_find_socket(nsp, name, SIO_ID_LEN)) {
         sio_socket *s = sio_find_socket(nsp, name, SIO_ID_LEN);
         int member = 0;
@@ -1063,7 +1063,9 @@ static void mark_skip(sio_socket *s, void *ud) { s->skip_mark = ((struct selecti
 static void visit(sio_socket *s, void *ud)
 {
     struct selection *sel = ud;
-    if (s->gone || s->skip_mark == sel->epoch || s->sent_mark == sel->epoch) return;
+    /* Not connected: a middleware is still deciding (it may have joined rooms already); Node
+     * reaches only the namespace's connected sockets too. */
+    if (s->gone || !s->connected || s->skip_mark == sel->epoch || s->sent_mark == sel->epoch) return;
     s->sent_mark = sel->epoch;
     sel->count++;
     sel->fn(s, sel->ud);
@@ -1392,6 +1394,12 @@ static void connect_resume(sio_socket *s)
         free(srv->reject_data);
         srv->reject_data = NULL;
         err = w->cb(s, w->ud);
+        if (s->gone) { /* the middleware disconnected it: only possible once it was listed
+                          (pending), so socket_kill() queued it and the end of the turn frees it */
+            free(srv->reject_data);
+            srv->reject_data = NULL;
+            return;
+        }
         if (err == SIO_PENDING) {
             free(srv->reject_data); /* attach it when refusing, in sio_middleware_next()'s turn */
             srv->reject_data = NULL;
@@ -2019,7 +2027,7 @@ static void adapter_on_broadcast(sio_nsp *nsp, sio_str room, sio_str payload)
         name[room.len] = '\0';
         const struct room *r = room_find(nsp, name);
         uint32_t i = 0;
-        while (r && i < r->n && r->members[i]->gone) i++;
+        while (r && i < r->n && (r->members[i]->gone || !r->members[i]->connected)) i++;
         if (!(r && i < r->n) && !(room.len == SIO_ID_LEN && sio_find_socket(nsp, name, SIO_ID_LEN))) return;
     }
     /* Our own broadcast, echoed back by Redis: notepack writes [uid, packet, opts] as a fixarray

@@ -70,6 +70,36 @@ for (const { name, opts } of TRANSPORTS) {
       assert.equal(r.error?.message, 'refused by second');
     });
 
+    it('a pending socket gets no broadcast, and counts in no room, until it is connected', async () => {
+      const x = client('/async', { ...opts, auth: { delay: 0 } });
+      assert.deepEqual(await outcome(x), { connected: true });
+      const p = client('/async', { ...opts, auth: { delay: 800 } });
+      const pEvents = [];
+      p.onAny((e, ...a) => pEvents.push([e, ...a]));
+      const pDone = outcome(p);
+      await settle(200); // p's CONNECT is in; its middleware joined it to "waiting" and is pending
+      // x is in "waiting" too (every /async socket is): it alone counts while p is pending
+      assert.equal(await x.timeout(3000).emitWithAck('emit', { to: 'waiting' }, 'hello-waiting', 1), 1);
+      assert.equal(await x.timeout(3000).emitWithAck('room-count', 'waiting'), 1);
+      assert.deepEqual(await pDone, { connected: true });
+      assert.equal(await x.timeout(3000).emitWithAck('room-count', 'waiting'), 2);
+      assert.equal(await x.timeout(3000).emitWithAck('emit', { to: 'waiting' }, 'hello-waiting', 2), 2);
+      await until(() => pEvents.length > 0, 3000, 'the broadcast after connecting');
+      assert.deepEqual(pEvents, [['hello-waiting', 2]]);
+      x.disconnect();
+      p.disconnect();
+    });
+
+    it('a middleware run after a pending one may disconnect the socket itself; the server goes on', async () => {
+      const d = client('/async', { ...opts, auth: { delay: 50, second: 'drop' } });
+      const closed = new Promise((resolve) => d.io.once('close', (reason) => resolve(reason)));
+      const r = await Promise.race([outcome(d), closed.then((reason) => ({ closed: reason }))]);
+      assert.equal(r.connected, undefined, 'it connected although its middleware dropped it');
+      const ok = client('/async', { ...opts, auth: { delay: 10 } });
+      assert.deepEqual(await outcome(ok), { connected: true });
+      ok.disconnect();
+    });
+
     it('several pending at once are answered each to its own socket', async () => {
       const delays = [400, 50, 250, 0, 150];
       const ss = delays.map((delay, i) => client('/async', { ...opts, auth: { delay, verdict: i % 2 ? 'refuse' : 'ok' } }));

@@ -19,7 +19,9 @@
  *                 (0..5000, default 0) it lets the socket go on, or with auth.verdict "refuse"
  *                 refuses it with {"message":"refused later","data":{"content":"later"}}; if the
  *                 client has left by then it logs {"type":"pending-gone","id":…}. The second is
- *                 synchronous: auth.second "refuse" -> CONNECT_ERROR "refused by second".
+ *                 synchronous: auth.second "refuse" -> CONNECT_ERROR "refused by second"; "drop" ->
+ *                 it disconnects the socket and its session itself, then refuses it. While
+ *                 pending, a socket is in room "waiting" (joined by the first middleware).
  *     The last middleware of every namespace attaches the per-socket record (socket data) that
  *     remembers which middlewares ran ("mw"), and what onAny / onAnyOutgoing saw.
  *   - Every namespace gets the same connection handler and events (below). Nothing is emitted
@@ -775,6 +777,7 @@ static const char *mw_async(sio_socket *s, void *ud)
         snprintf(w->id, sizeof w->id, "%s", sio_socket_id(s));
         w->due = async_ticks + 1 + delay / ASYNC_TICK_MS;
         w->refuse = sio_json_str_eq(sio_json_get(auth, "verdict"), "refuse");
+        sio_join(s, "waiting"); /* no broadcast may reach it before it is connected */
         return SIO_PENDING;
     }
     return "too many pending";
@@ -783,7 +786,12 @@ static const char *mw_async(sio_socket *s, void *ud)
 static const char *mw_async_second(sio_socket *s, void *ud)
 {
     (void)ud;
-    if (sio_json_str_eq(sio_json_get(sio_handshake_auth(s), "second"), "refuse")) return refuse(s, "refused by second");
+    sio_str second = sio_json_get(sio_handshake_auth(s), "second");
+    if (sio_json_str_eq(second, "refuse")) return refuse(s, "refused by second");
+    if (sio_json_str_eq(second, "drop")) {
+        sio_disconnect(s, 1);
+        return refuse(s, "dropped by second");
+    }
     return note_mw(s, "async-second") < 0 ? "out of memory" : NULL;
 }
 
